@@ -1,0 +1,77 @@
+"""All of Herald's settings, read from the environment in exactly one place.
+
+App settings reach a Functions app as environment variables (``local.settings.json`` locally,
+App Settings on Azure). :meth:`Settings.from_env` reads them once, applies every default, and
+fails with one sentence naming the bad setting. Nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+from shared.errors import ConfigurationError
+
+STORAGE_SETTING = "AzureWebJobsStorage"
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where the tables and queues live: a connection string, or endpoints plus an identity.
+
+    The identity form mirrors the Functions host's ``AzureWebJobsStorage__*`` settings, so one
+    set of app settings serves both the host and Herald's own Storage clients.
+    """
+
+    connection_string: str | None = field(default=None, repr=False)
+    table_endpoint: str | None = None
+    queue_endpoint: str | None = None
+    managed_identity_client_id: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> StorageSettings:
+        connection_string = env.get(STORAGE_SETTING, "").strip()
+        if connection_string:
+            return cls(connection_string=connection_string)
+        prefix = f"{STORAGE_SETTING}__"
+        account = env.get(f"{prefix}accountName", "").strip()
+        table = env.get(f"{prefix}tableServiceUri", "").strip()
+        queue = env.get(f"{prefix}queueServiceUri", "").strip()
+        if account:
+            table = table or f"https://{account}.table.core.windows.net"
+            queue = queue or f"https://{account}.queue.core.windows.net"
+        if not (table and queue):
+            raise ConfigurationError(
+                f"{STORAGE_SETTING} is not set: give a connection string, or "
+                f"{prefix}accountName (or both {prefix}tableServiceUri and "
+                f"{prefix}queueServiceUri) for an identity-based connection."
+            )
+        return cls(
+            table_endpoint=table.rstrip("/"),
+            queue_endpoint=queue.rstrip("/"),
+            managed_identity_client_id=env.get(f"{prefix}clientId") or None,
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage: StorageSettings
+    fanout_queue: str = "fanout"
+    delivery_queue: str = "deliveries"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            storage=StorageSettings.from_env(env),
+            fanout_queue=env.get("HERALD_FANOUT_QUEUE", cls.fanout_queue),
+            delivery_queue=env.get("HERALD_DELIVERY_QUEUE", cls.delivery_queue),
+        )
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, read on first use (never at import time)."""
+    return Settings.from_env()
