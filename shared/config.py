@@ -58,17 +58,23 @@ class StorageSettings:
 @dataclass(frozen=True)
 class Settings:
     storage: StorageSettings
-    fanout_queue: str = "fanout"
-    delivery_queue: str = "deliveries"
+    # PNS simulator origins ("127.0.0.1:8443") that device URLs may name; empty in production.
+    pns_allowed_test_hosts: tuple[str, ...] = ()
+    # An extra CA bundle every PNS sender trusts besides the system roots (for simulators).
+    pns_ca_file: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         return cls(
             storage=StorageSettings.from_env(env),
-            fanout_queue=env.get("HERALD_FANOUT_QUEUE", cls.fanout_queue),
-            delivery_queue=env.get("HERALD_DELIVERY_QUEUE", cls.delivery_queue),
+            pns_allowed_test_hosts=_split_list(env.get("HERALD_PNS_ALLOWED_TEST_HOSTS", "")),
+            pns_ca_file=env.get("HERALD_PNS_CA_FILE", "").strip() or None,
         )
+
+
+def _split_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 @cache

@@ -1,0 +1,57 @@
+# Herald's two commands: `make run` and `make test` (plus `make bench`).
+# Each installs what it needs first; the installs are skipped when nothing changed.
+
+SHELL := /bin/bash
+PYTHON ?= $(or $(shell command -v python3.11 2>/dev/null),python3)
+# Microsoft's own Functions worker library needs Python 3.13; it checks that our function
+# folders bind under the real worker, not just under the emulator.
+PYTHON313 ?= $(or $(HERALD_PYTHON313),$(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13)),$(shell command -v python3.13 2>/dev/null))
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME_VENV := .venv-runtime
+PORT ?= 7071
+
+.PHONY: run test lint bench install clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(RUNTIME_VENV)/.installed: requirements.txt
+	@if [ -z "$(PYTHON313)" ]; then \
+	  echo "Python 3.13 not found: set HERALD_PYTHON313 to a python3.13 interpreter." >&2; exit 1; fi
+	test -x $(RUNTIME_VENV)/bin/python || $(PYTHON313) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet --upgrade pip
+	# The worker brings its own azure-functions 2.x (1.x stops at Python 3.12).
+	grep -v '^azure-functions==' requirements.txt > $(RUNTIME_VENV)/requirements.txt
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet -r $(RUNTIME_VENV)/requirements.txt \
+	  azure-functions-runtime-v1==1.2.0 protobuf==7.36.2 grpcio==1.85.3
+	touch $@
+
+local.settings.json: local.settings.example.json
+	test -f $@ || cp $< $@
+
+run: install local.settings.json
+	$(PY) -m emulator --port $(PORT) --azurite-location .azurite
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy shared emulator $(wildcard */__init__.py)
+
+test: install $(RUNTIME_VENV)/.installed lint
+	$(VENV)/bin/pytest
+
+bench: install
+	@echo "No benchmarks yet."
+
+clean:
+	rm -rf $(VENV) $(RUNTIME_VENV) node_modules .azurite .mypy_cache .ruff_cache .pytest_cache

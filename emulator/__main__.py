@@ -1,0 +1,70 @@
+"""``python -m emulator``: run a Functions app locally, starting Azurite when needed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import signal
+from pathlib import Path
+
+from emulator.host import Host, HostOptions
+from emulator.http_host import HostKeys
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser.add_argument("--app-dir", type=Path, default=Path.cwd(), help="the Functions app root")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=7071, help="port (0 picks a free one)")
+    parser.add_argument(
+        "--azurite-location",
+        type=Path,
+        help="keep Azurite's data in this folder (default: in memory)",
+    )
+    parser.add_argument("--master-key", default=os.environ.get("HERALD_EMULATOR_MASTER_KEY"))
+    parser.add_argument(
+        "--host-key",
+        action="append",
+        default=[],
+        help="a key every authLevel=function route accepts (repeatable)",
+    )
+    parser.add_argument("--ready-file", type=Path, help="write the host's address here as JSON")
+    parser.add_argument("--log-level", default="INFO")
+    return parser.parse_args()
+
+
+async def _main(arguments: argparse.Namespace) -> None:
+    keys = HostKeys(
+        master=arguments.master_key or secrets.token_urlsafe(32), host=tuple(arguments.host_key)
+    )
+    host = Host(
+        HostOptions(
+            app_dir=arguments.app_dir,
+            host=arguments.host,
+            port=arguments.port,
+            azurite_location=arguments.azurite_location,
+            keys=keys,
+            ready_file=arguments.ready_file,
+        )
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, host.stop)
+    await host.run()
+
+
+def main() -> None:
+    arguments = _parse()
+    logging.basicConfig(
+        level=arguments.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    asyncio.run(_main(arguments))
+
+
+if __name__ == "__main__":
+    main()
