@@ -45,7 +45,7 @@ run: install local.settings.json
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy shared emulator $(wildcard */__init__.py)
+	$(VENV)/bin/mypy shared emulator $(patsubst %/function.json,%,$(wildcard */function.json))
 
 test: install $(RUNTIME_VENV)/.installed lint
 	$(VENV)/bin/pytest
