@@ -2,6 +2,8 @@
 
 import azure.functions as func
 
+from shared.hygiene import run_hygiene
+
 
 async def main(timer: func.TimerRequest) -> None:
-    raise NotImplementedError("feedback processing is not available in this version")
+    await run_hygiene()

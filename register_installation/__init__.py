@@ -3,12 +3,8 @@
 import azure.functions as func
 
 from shared.functions_http import serve
-from shared.http import HttpAnswer, HttpRequestData, not_implemented
-
-
-async def _installations(_: HttpRequestData) -> HttpAnswer:
-    return not_implemented("The installations API")
+from shared.registry.api import handle_installations
 
 
 async def main(req: func.HttpRequest) -> func.HttpResponse:
-    return await serve(req, _installations)
+    return await serve(req, handle_installations)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from shared.errors import ConfigurationError
+from shared.hubs.secrets import parse_secret_key
 
 STORAGE_SETTING = "AzureWebJobsStorage"
 
@@ -58,6 +59,11 @@ class StorageSettings:
 @dataclass(frozen=True)
 class Settings:
     storage: StorageSettings
+    # Seals hub secrets at rest; None until set (hub operations then say so).
+    secret_key: bytes | None = field(default=None, repr=False)
+    previous_secret_key: bytes | None = field(default=None, repr=False)
+    # How long a registry write may stay half-done before the timer finishes it for its writer.
+    pending_grace_seconds: float = 60.0
     # PNS simulator origins ("127.0.0.1:8443") that device URLs may name; empty in production.
     pns_allowed_test_hosts: tuple[str, ...] = ()
     # An extra CA bundle every PNS sender trusts besides the system roots (for simulators).
@@ -68,9 +74,30 @@ class Settings:
         env = os.environ if env is None else env
         return cls(
             storage=StorageSettings.from_env(env),
+            secret_key=_secret_key(env, "HERALD_SECRET_KEY"),
+            previous_secret_key=_secret_key(env, "HERALD_SECRET_KEY_PREVIOUS"),
+            pending_grace_seconds=_seconds(env, "HERALD_PENDING_GRACE_SECONDS", 60.0),
             pns_allowed_test_hosts=_split_list(env.get("HERALD_PNS_ALLOWED_TEST_HOSTS", "")),
             pns_ca_file=env.get("HERALD_PNS_CA_FILE", "").strip() or None,
         )
+
+
+def _seconds(env: Mapping[str, str], setting: str, default: float) -> float:
+    text = env.get(setting, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise ConfigurationError(f"{setting} must be a number of seconds, 0 or more.")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], setting: str) -> bytes | None:
+    text = env.get(setting, "").strip()
+    return parse_secret_key(text, setting) if text else None
 
 
 def _split_list(value: str) -> tuple[str, ...]:

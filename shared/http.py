@@ -28,9 +28,12 @@ class HttpAnswer:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, value: Any, status: int = 200, **headers: str) -> HttpAnswer:
+    def json(
+        cls, value: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> HttpAnswer:
         body = json.dumps(value, separators=(",", ":")).encode()
-        return cls(status, body, {"Content-Type": "application/json; charset=utf-8", **headers})
+        content = {"Content-Type": "application/json; charset=utf-8"}
+        return cls(status, body, {**content, **(headers or {})})
 
 
 def not_implemented(feature: str) -> HttpAnswer:

@@ -1,0 +1,39 @@
+"""Who may call: NH SAS tokens (per-hub policies) and user tokens (JWTs from a hub's issuer)."""
+
+from shared.auth.sas import (
+    AccessRight,
+    ConnectionString,
+    SasPolicy,
+    SasToken,
+    SrEncoding,
+    format_connection_string,
+    generate_key,
+    generate_sas_token,
+    parse_connection_string,
+    parse_sas_token,
+    verify_sas,
+)
+from shared.auth.user_token import (
+    USER_TOKEN_HEADER,
+    UserTokenAlgorithm,
+    UserTokenIssuer,
+    verify_user_token,
+)
+
+__all__ = [
+    "USER_TOKEN_HEADER",
+    "AccessRight",
+    "ConnectionString",
+    "SasPolicy",
+    "SasToken",
+    "SrEncoding",
+    "UserTokenAlgorithm",
+    "UserTokenIssuer",
+    "format_connection_string",
+    "generate_key",
+    "generate_sas_token",
+    "parse_connection_string",
+    "parse_sas_token",
+    "verify_sas",
+    "verify_user_token",
+]

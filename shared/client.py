@@ -1,0 +1,111 @@
+"""A small async client for Herald's NH API, used by the admin command (export and import).
+
+It signs each request the way the NH JS SDK does (the token's ``sr`` is the namespace root).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from shared.auth.sas import generate_sas_token, parse_connection_string
+
+API_VERSION = "2020-06"
+TOKEN_SECONDS = 3600
+
+
+class HeraldClientError(RuntimeError):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+
+
+class HeraldClient:
+    def __init__(self, connection_string: str, hub: str, *, verify: bool | str = True) -> None:
+        parsed = parse_connection_string(connection_string)
+        self._root = parsed.endpoint.replace("sb://", "https://", 1).rstrip("/") + "/"
+        self._key_name, self._key = parsed.key_name, parsed.key
+        self.hub = hub
+        self._http = httpx.AsyncClient(base_url=self._root, verify=verify, timeout=30)
+
+    @classmethod
+    def over_http(cls, connection_string: str, hub: str) -> HeraldClient:
+        """The same client, but plain http to the endpoint's host (a local stack)."""
+        client = cls(connection_string, hub)
+        client._http = httpx.AsyncClient(
+            base_url=client._root.replace("https://", "http://", 1), timeout=30
+        )
+        return client
+
+    async def __aenter__(self) -> HeraldClient:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._http.aclose()
+
+    def _headers(self) -> dict[str, str]:
+        token = generate_sas_token(
+            self._root,
+            key_name=self._key_name,
+            key=self._key,
+            expiry=int(time.time()) + TOKEN_SECONDS,
+        )
+        return {"Authorization": token, "x-ms-version": API_VERSION}
+
+    async def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        headers = {**self._headers(), **options.pop("headers", {})}
+        params = {"api-version": API_VERSION, **options.pop("params", {})}
+        response = await self._http.request(
+            method, f"{quote(self.hub)}/{path}", headers=headers, params=params, **options
+        )
+        if response.status_code >= 400:
+            raise HeraldClientError(response.status_code, response.text)
+        return response
+
+    async def put_installation(self, installation: dict[str, Any]) -> None:
+        path = f"installations/{quote(str(installation['installationId']))}"
+        await self._request("PUT", path, json=installation)
+
+    async def patch_installation(
+        self, installation_id: str, operations: Sequence[dict[str, Any]]
+    ) -> None:
+        await self._request(
+            "PATCH", f"installations/{quote(installation_id)}", json=list(operations)
+        )
+
+    async def get_installation(self, installation_id: str) -> dict[str, Any]:
+        response = await self._request("GET", f"installations/{quote(installation_id)}")
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def delete_installation(self, installation_id: str) -> None:
+        await self._request("DELETE", f"installations/{quote(installation_id)}")
+
+    async def list_installations(self, **filters: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """Page by page; filters are tag, platform, userId, updatedSince and top."""
+        token: str | None = None
+        while True:
+            params = dict(filters) if token is None else {**filters, "continuationToken": token}
+            response = await self._request("GET", "installations", params=params)
+            body = response.json()
+            yield body["installations"]
+            token = body.get("continuationToken")
+            if token is None:
+                return
+
+    async def export_lines(self) -> AsyncIterator[str]:
+        """Every installation as one JSON line."""
+        async for page in self.list_installations(top="1000"):
+            for installation in page:
+                yield json.dumps(installation, separators=(",", ":"))

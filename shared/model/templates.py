@@ -1,0 +1,191 @@
+"""Installation templates and WNS secondary tiles: their model, parsing and wire form.
+
+A template body must be JSON for the JSON platforms and XML for WNS (except ``wns/raw``), as NH
+requires; the template expressions inside are checked where they are rendered, not here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from shared.model.channels import InstallationPlatform, validate_channel_url
+from shared.model.validation import (
+    check_tag_count,
+    decode_json_text,
+    installation_error,
+    json_type,
+    require_str,
+    show,
+    validate_installation_id,
+    validate_name,
+    validate_tags,
+)
+
+MAX_EXPIRY_LENGTH = 256
+WNS_TYPES = frozenset({"wns/toast", "wns/tile", "wns/badge", "wns/raw"})
+
+_JSON_BODY_PLATFORMS = frozenset(
+    {
+        InstallationPlatform.APNS,
+        InstallationPlatform.FCMV1,
+        InstallationPlatform.GCM,
+        InstallationPlatform.ADM,
+        InstallationPlatform.BAIDU,
+        InstallationPlatform.XIAOMI,
+    }
+)
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[^\r\n\x00]*")
+
+
+@dataclass(frozen=True)
+class InstallationTemplate:
+    body: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    expiry: str | None = None  # APNs only: a W3C date or a template expression
+    tags: tuple[str, ...] = ()  # sorted, unique, without the template's own name
+
+    def to_wire(self, name: str) -> dict[str, object]:
+        """As NH answers it: the template's name is listed among its tags."""
+        wire: dict[str, object] = {"body": self.body}
+        if self.headers:
+            wire["headers"] = dict(self.headers)
+        if self.expiry is not None:
+            wire["expiry"] = self.expiry
+        wire["tags"] = sorted({*self.tags, name})
+        return wire
+
+
+@dataclass(frozen=True)
+class SecondaryTile:
+    push_channel: str
+    tags: tuple[str, ...] = ()
+    templates: Mapping[str, InstallationTemplate] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, object]:
+        wire: dict[str, object] = {"pushChannel": self.push_channel}
+        if self.tags:
+            wire["tags"] = list(self.tags)
+        if self.templates:
+            wire["templates"] = {name: t.to_wire(name) for name, t in self.templates.items()}
+        return wire
+
+
+def parse_templates(
+    value: object,
+    *,
+    platform: InstallationPlatform,
+    base_tags: tuple[str, ...],
+    max_tags: int,
+) -> dict[str, InstallationTemplate]:
+    """``{name: {body, headers?, expiry?, tags?}}``; null means none."""
+    templates: dict[str, InstallationTemplate] = {}
+    for name, item in _object_items(value, "templates").items():
+        where = f"templates[{show(name)}]"
+        validate_name(name, "A template name")
+        if not isinstance(item, dict):
+            raise installation_error(f"{where} must be an object, not {json_type(item)}.")
+        template = _parse_template(item, name=name, platform=platform, where=where)
+        check_tag_count((*base_tags, *template.tags), max_tags=max_tags, where=where)
+        templates[name] = template
+    return templates
+
+
+def parse_secondary_tiles(value: object, *, max_tags: int) -> dict[str, SecondaryTile]:
+    """WNS secondary tiles: ``{tileId: {pushChannel, tags?, templates?}}``; null means none."""
+    tiles: dict[str, SecondaryTile] = {}
+    for tile_id, item in _object_items(value, "secondaryTiles").items():
+        where = f"secondaryTiles[{show(tile_id)}]"
+        validate_installation_id(tile_id, "A secondary tile id")
+        if not isinstance(item, dict):
+            raise installation_error(f"{where} must be an object, not {json_type(item)}.")
+        tags = validate_tags(item.get("tags"), field=f"{where}.tags")
+        check_tag_count(tags, max_tags=max_tags, where=where)
+        tiles[tile_id] = SecondaryTile(
+            push_channel=validate_channel_url(item.get("pushChannel"), f"{where}.pushChannel"),
+            tags=tags,
+            templates=parse_templates(
+                item.get("templates"),
+                platform=InstallationPlatform.WNS,
+                base_tags=tags,
+                max_tags=max_tags,
+            ),
+        )
+    return tiles
+
+
+def parse_string_map(
+    value: object, field_name: str, *, key_check: Callable[[str], bool] | None = None
+) -> dict[str, str]:
+    """A JSON object of strings (push variables, headers); null means empty."""
+    result: dict[str, str] = {}
+    for key, item in _object_items(value, field_name).items():
+        if key_check is None:
+            validate_name(key, f"A {field_name} name")
+        elif not key_check(key):
+            raise installation_error(f"{field_name} name {show(key)} is not allowed.")
+        result[key] = require_str(item, f"{field_name}[{show(key)}]")
+    return result
+
+
+def _parse_template(
+    item: dict[str, object], *, name: str, platform: InstallationPlatform, where: str
+) -> InstallationTemplate:
+    headers = parse_string_map(item.get("headers"), f"{where}.headers", key_check=_is_header_name)
+    for header, header_value in headers.items():
+        if not _HEADER_VALUE.fullmatch(header_value):
+            raise installation_error(f"{where}.headers[{show(header)}] has a line break.")
+    body = require_str(item.get("body"), f"{where}.body")
+    _check_body(body, headers, platform=platform, where=where)
+    # GET lists the name among the tags, so a body read back from GET carries it: drop it.
+    raw_tags = item.get("tags")
+    if isinstance(raw_tags, list):
+        raw_tags = [tag for tag in raw_tags if tag != name]
+    return InstallationTemplate(
+        body=body,
+        headers=headers,
+        expiry=_parse_expiry(item.get("expiry"), where),
+        tags=validate_tags(raw_tags, field=f"{where}.tags"),
+    )
+
+
+def _check_body(
+    body: str, headers: Mapping[str, str], *, platform: InstallationPlatform, where: str
+) -> None:
+    if not body.strip():
+        raise installation_error(f"{where}.body is required.")
+    if platform in _JSON_BODY_PLATFORMS:
+        if not isinstance(decode_json_text(body, f"{where}.body"), dict):
+            raise installation_error(f"{where}.body must be a JSON object for {platform.value}.")
+    elif platform is InstallationPlatform.WNS:
+        wns_type = next((v for k, v in headers.items() if k.lower() == "x-wns-type"), None)
+        if wns_type not in WNS_TYPES:
+            raise installation_error(
+                f"{where}: templates for WNS must include an X-WNS-Type header, one of "
+                f"{', '.join(sorted(WNS_TYPES))}."
+            )
+        if wns_type != "wns/raw" and not body.lstrip().startswith("<"):
+            raise installation_error(f"{where}.body must be XML for {wns_type}.")
+
+
+def _parse_expiry(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    text = require_str(value, f"{where}.expiry")
+    if not text.strip() or len(text) > MAX_EXPIRY_LENGTH:
+        raise installation_error(f"{where}.expiry must be 1 to {MAX_EXPIRY_LENGTH} characters.")
+    return text
+
+
+def _is_header_name(name: str) -> bool:
+    return bool(_HEADER_NAME.fullmatch(name))
+
+
+def _object_items(value: object, field_name: str) -> dict[str, object]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise installation_error(f"{field_name} must be an object, not {json_type(value)}.")
+    return value

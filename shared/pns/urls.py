@@ -1,0 +1,99 @@
+"""The SSRF guard for device-supplied URLs: WNS channel URIs and Web Push endpoints.
+
+These are the only PNS addresses a client chooses, so they must name a known push service and
+nothing else: https, no user-info, the default port, a host name (never an IP literal) under an
+allow-listed suffix. Simulator origins pass only when the operator lists them
+(``HERALD_PNS_ALLOWED_TEST_HOSTS``). Senders also never follow redirects. The registry calls
+:func:`check_device_url` at registration time; senders call it again before every send.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Collection
+from types import MappingProxyType
+from urllib.parse import SplitResult, urlsplit
+
+from shared.errors import BadRequestError
+from shared.pns.base import Platform
+
+# Host suffixes (".x" matches any sub-domain of x) and exact host names, per platform.
+_WNS_HOSTS = (".notify.windows.com",)
+_WEB_PUSH_HOSTS = (
+    "fcm.googleapis.com",  # Chrome, Edge (Chromium) via FCM
+    "android.googleapis.com",  # legacy GCM endpoints still held by old subscriptions
+    "updates.push.services.mozilla.com",  # Firefox (autopush)
+    "updates-autopush.stage.mozaws.net",  # Mozilla staging
+    "updates-autopush.dev.mozaws.net",  # Mozilla development
+    ".push.apple.com",  # Safari: web.push.apple.com and regional hosts
+    ".notify.windows.com",  # legacy Edge via WNS
+)
+ALLOWED_HOSTS: MappingProxyType[Platform, tuple[str, ...]] = MappingProxyType(
+    {Platform.WNS: _WNS_HOSTS, Platform.BROWSER: _WEB_PUSH_HOSTS}
+)
+_MAX_URL_LENGTH = 2048
+_FORBIDDEN_CHARS = frozenset("\\ \t\r\n\x00")
+
+
+def check_device_url(
+    url: str, platform: Platform, *, allowed_test_hosts: Collection[str] = ()
+) -> str:
+    """Answer ``url`` unchanged if a sender may POST to it, else raise BadRequestError.
+
+    ``allowed_test_hosts`` holds ``host:port`` origins of simulators (http or https allowed).
+    """
+    name = "channel URI" if platform is Platform.WNS else "push endpoint"
+    suffixes = ALLOWED_HOSTS.get(platform)
+    if suffixes is None:
+        raise BadRequestError(f"Platform '{platform}' does not use device-supplied URLs.")
+    if len(url) > _MAX_URL_LENGTH or any(c in _FORBIDDEN_CHARS or ord(c) < 32 for c in url):
+        raise BadRequestError(f"The {name} is too long or contains forbidden characters.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise BadRequestError(f"The {name} is not a valid URL.") from exc
+    host = (parts.hostname or "").lower()
+    if _is_test_host(parts, host, port, allowed_test_hosts):
+        return url
+    if parts.scheme != "https":
+        raise BadRequestError(f"The {name} must use https.")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise BadRequestError(f"The {name} must not contain user information.")
+    if port is not None and port != 443:
+        raise BadRequestError(f"The {name} must use the default https port.")
+    if _is_ip_literal(host):
+        raise BadRequestError(f"The {name} must name a host, not an IP address.")
+    if not _host_allowed(host, suffixes):
+        raise BadRequestError(f"The {name} host '{host}' is not a known {platform} push service.")
+    return url
+
+
+def _is_test_host(
+    parts: SplitResult, host: str, port: int | None, allowed: Collection[str]
+) -> bool:
+    if not allowed or parts.scheme not in ("http", "https") or "@" in parts.netloc:
+        return False
+    default = 443 if parts.scheme == "https" else 80
+    origin = f"{host}:{port or default}"
+    bare_ok = port is None or port == default
+    return any(origin == entry.lower() or (bare_ok and host == entry.lower()) for entry in allowed)
+
+
+def _is_ip_literal(host: str) -> bool:
+    candidate = host.strip("[]")
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        # Shorthand and numeric forms ("127.1", "2130706433", "0x7f.0.0.1") resolve to IPs too.
+        return all(part.isdigit() or part.startswith("0x") for part in candidate.split("."))
+    return True
+
+
+def _host_allowed(host: str, suffixes: tuple[str, ...]) -> bool:
+    if host.endswith(".") or not host:
+        return False
+    return any(
+        host.endswith(entry) and len(host) > len(entry) if entry.startswith(".") else host == entry
+        for entry in suffixes
+    )

@@ -1,0 +1,93 @@
+"""``GET /{hub}/installations`` (Manage): the registry, page by page, as JSON or JSON lines.
+
+Query: ``tag``, ``platform``, ``userId``, ``updatedSince`` (ISO 8601), ``top`` (1-1000,
+default 100) and ``continuationToken``. The token of the next page comes back in the
+``x-ms-continuationtoken`` header and, for JSON, in the body; no token means the last page.
+With ``Accept: application/x-ndjson`` the body is one installation per line, which is the
+export format that import reads back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from shared.engine import Engine
+from shared.errors import BadRequestError
+from shared.http import HttpAnswer, HttpRequestData
+from shared.hubs.model import Hub
+from shared.model.channels import parse_platform
+from shared.model.validation import parse_datetime
+from shared.store.installations import InstallationScanner, ScanFilter, ScanPosition
+
+CONTINUATION_HEADER = "x-ms-continuationtoken"
+NDJSON = "application/x-ndjson"
+DEFAULT_TOP = 100
+MAX_TOP = 1000
+
+
+def encode_position(position: ScanPosition) -> str:
+    data = json.dumps({"s": position.shard, "c": position.continuation}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def decode_position(token: str) -> ScanPosition:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        shard, continuation = data["s"], data["c"]
+        if not isinstance(shard, int) or shard < 0:
+            raise ValueError
+        if continuation is not None and not (
+            isinstance(continuation, dict)
+            and all(isinstance(v, str) for v in continuation.values())
+        ):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise BadRequestError("The continuationToken is not one this hub issued.") from None
+    return ScanPosition(shard, continuation)
+
+
+def _top(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_TOP
+    if not text.isdigit() or not 1 <= int(text) <= MAX_TOP:
+        raise BadRequestError(f"top must be a whole number from 1 to {MAX_TOP}.")
+    return int(text)
+
+
+def _filters(request: HttpRequestData) -> ScanFilter:
+    query = request.query
+    platform = query.get("platform")
+    since = query.get("updatedSince")
+    updated_since: datetime | None = None
+    if since is not None:
+        updated_since = parse_datetime(since, "updatedSince")
+    return ScanFilter(
+        platform=None if platform is None else parse_platform(platform).value,
+        user_id=query.get("userId"),
+        updated_since=updated_since,
+        tag=query.get("tag"),
+    )
+
+
+async def list_installations(engine: Engine, hub: Hub, request: HttpRequestData) -> HttpAnswer:
+    token = request.query.get("continuationToken")
+    position = ScanPosition() if token is None else decode_position(token)
+    scanner = InstallationScanner(engine.tables)
+    found, following = await scanner.page(
+        hub.name,
+        hub.shard_count,
+        position,
+        _filters(request),
+        top=_top(request.query.get("top")),
+        max_tags=hub.max_tags,
+    )
+    next_token = None if following is None else encode_position(following)
+    headers = {} if next_token is None else {CONTINUATION_HEADER: next_token}
+    if NDJSON in (request.header("accept") or ""):
+        lines = "".join(json.dumps(i.to_wire(), separators=(",", ":")) + "\n" for i in found)
+        return HttpAnswer(200, lines.encode(), {"Content-Type": NDJSON, **headers})
+    body = {"installations": [i.to_wire() for i in found], "continuationToken": next_token}
+    return HttpAnswer.json(body, headers=headers)

@@ -1,0 +1,460 @@
+"""Installations and their tag index, written intent-first so that no writer loses a device.
+
+A change goes: (1) read the row and its ETag; (2) write the row, with its new version and the
+list of index rows still to delete, marked ``Pending``; (3) upsert and delete the index rows;
+(4) clear ``Pending`` with the ETag from (2). From (2) on the row is the truth. If (4) finds the
+row changed, another writer committed meanwhile: this writer re-reads and re-applies the newest
+row's index, then settles that row in turn, so concurrent writers converge on the last commit.
+A writer that dies between (2) and (4) leaves ``Pending`` set with ``PendingSince``; the
+feedback processor calls :meth:`InstallationStore.finish_pending` after a grace period.
+
+Storage requests: a new installation with T index rows costs T + 3; an unchanged one, one read;
+adding one tag, 4 (the other index rows keep the same delivery view).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
+
+from shared.errors import PayloadTooLargeError
+from shared.model.installation import Installation, parse_installation
+from shared.registry.view import EncodedView, Index, index_of
+from shared.store.keys import installation_partition, shard_of, tag_partition
+from shared.store.tables import INSTALLATIONS, TAG_INDEX, Tables
+
+MAX_PROPERTY_BYTES = 64 * 1024
+_PARALLEL_INDEX_WRITES = 32
+_SETTLE_ROUNDS = 8
+
+# A test hook, called before each write with the step's name; a test raises from it to model
+# the writer dying just there.
+StepHook = Callable[[str], None]
+
+
+class SaveResult(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+class LostRace(Exception):
+    """The row changed between read and write; the caller re-reads and tries again."""
+
+
+@dataclass(frozen=True)
+class InstallationKey:
+    hub: str
+    shard: int
+    installation_id: str
+
+    @classmethod
+    def of(cls, hub: str, installation_id: str, shard_count: int) -> InstallationKey:
+        return cls(hub, shard_of(installation_id, shard_count), installation_id)
+
+    @property
+    def partition(self) -> str:
+        return installation_partition(self.hub, self.shard)
+
+
+@dataclass(frozen=True)
+class StoredInstallation:
+    key: InstallationKey
+    installation: Installation | None  # None: a delete is under way
+    entity: Mapping[str, Any]
+    etag: str
+    version: int
+    content_hash: str
+    view_digest: str
+    index: Index
+    pending_deletes: frozenset[str]
+    pending: bool
+
+
+def _json_bytes(value: object, what: str) -> bytes:
+    data = json.dumps(value, separators=(",", ":")).encode()
+    if len(data) > MAX_PROPERTY_BYTES:
+        raise PayloadTooLargeError(f"The installation's {what} is larger than 64 KB.")
+    return data
+
+
+def _stored(key: InstallationKey, entity: Mapping[str, Any], max_tags: int) -> StoredInstallation:
+    deleted = bool(entity.get("Deleted"))
+    installation = None
+    if not deleted:
+        doc = json.loads(bytes(entity["Doc"]))
+        installation = parse_installation(doc, max_tags=max_tags)
+    return StoredInstallation(
+        key=key,
+        installation=installation,
+        entity=entity,
+        etag=entity.metadata["etag"],  # type: ignore[attr-defined]
+        version=int(entity.get("Version", 0)),
+        content_hash=str(entity.get("Hash", "")),
+        view_digest=str(entity.get("ViewDigest", "")),
+        index={t: tuple(s) for t, s in json.loads(bytes(entity.get("Index", b"{}"))).items()},
+        pending_deletes=frozenset(json.loads(entity.get("PendingDeletes", "[]"))),
+        pending=bool(entity.get("Pending")),
+    )
+
+
+class InstallationStore:
+    def __init__(
+        self,
+        tables: Tables,
+        *,
+        step: StepHook | None = None,
+        parallel_writes: int = _PARALLEL_INDEX_WRITES,
+    ) -> None:
+        self._tables = tables
+        self._step = step or (lambda _: None)
+        self._writes = asyncio.Semaphore(parallel_writes)
+
+    async def _installations(self) -> TableClient:
+        return await self._tables.get(INSTALLATIONS)
+
+    async def read(self, key: InstallationKey, *, max_tags: int) -> StoredInstallation | None:
+        table = await self._installations()
+        try:
+            entity = await table.get_entity(key.partition, key.installation_id)
+        except ResourceNotFoundError:
+            return None
+        return _stored(key, entity, max_tags)
+
+    def _row(
+        self, key: InstallationKey, new: Installation, version: int, view: EncodedView
+    ) -> dict[str, Any]:
+        index = index_of(new)
+        row: dict[str, Any] = {
+            "PartitionKey": key.partition,
+            "RowKey": key.installation_id,
+            "Doc": _json_bytes(new.to_wire(), "body"),
+            "Hash": new.content_hash,
+            "ViewDigest": view.digest,
+            "Version": version,
+            "Index": _json_bytes(index, "tag index"),
+            "Platform": new.platform.value,
+            "Deleted": False,
+            "Pending": False,
+            "PendingDeletes": "[]",
+        }
+        optional = {
+            "UserId": new.user_id,
+            "LastUpdate": new.last_update,
+            "ExpiresAt": new.expiration_time,
+        }
+        row.update({k: v for k, v in optional.items() if v is not None})
+        return row
+
+    async def save(
+        self, key: InstallationKey, expected: StoredInstallation | None, new: Installation
+    ) -> SaveResult:
+        """Store ``new`` over ``expected`` (what :meth:`read` answered); LostRace if it moved."""
+        live = expected is not None and expected.installation is not None
+        if live and expected and not expected.pending and expected.content_hash == new.content_hash:
+            return SaveResult.UNCHANGED
+        view = EncodedView.of(new)
+        index = index_of(new)
+        version = (expected.version if expected else 0) + 1
+        rewrite = expected is None or expected.pending or expected.view_digest != view.digest
+        old_index: Index = expected.index if expected else {}
+        upserts = {t: s for t, s in index.items() if rewrite or old_index.get(t) != s}
+        known = set(old_index) | (expected.pending_deletes if expected else frozenset())
+        deletes = known - set(index)
+        row = self._row(key, new, version, view)
+        if upserts or deletes:
+            row.update(Pending=True, PendingDeletes=json.dumps(sorted(deletes)))
+            row["PendingSince"] = datetime.now(UTC)
+        self._step("row")
+        etag = await self._write_row(row, expected)
+        if upserts or deletes:
+            await self._apply(key, upserts, deletes, view.data, version)
+            settled = dict(row, Pending=False, PendingDeletes="[]")
+            settled.pop("PendingSince", None)
+            await self._settle(key, settled, etag, set(upserts) | deletes)
+        return SaveResult.CREATED if expected is None else SaveResult.UPDATED
+
+    async def delete(self, key: InstallationKey, expected: StoredInstallation) -> None:
+        """Remove the installation and its index rows; LostRace if the row moved."""
+        deletes = set(expected.index) | expected.pending_deletes
+        table = await self._installations()
+        if deletes:
+            marker = {
+                "PartitionKey": key.partition,
+                "RowKey": key.installation_id,
+                "Deleted": True,
+                "Pending": True,
+                "PendingDeletes": json.dumps(sorted(deletes)),
+                "PendingSince": datetime.now(UTC),
+                "Version": expected.version + 1,
+            }
+            self._step("row")
+            etag = await self._write_row(marker, expected)
+            await self._apply(key, {}, deletes, b"", expected.version + 1)
+        else:
+            etag = expected.etag
+        self._step("settle")
+        try:
+            await table.delete_entity(
+                key.partition,
+                key.installation_id,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError:
+            if not deletes:
+                raise LostRace from None
+            await self._resync(key, deletes)
+
+    async def _write_row(self, row: dict[str, Any], expected: StoredInstallation | None) -> str:
+        table = await self._installations()
+        try:
+            if expected is None:
+                metadata = await table.create_entity(row)
+            else:
+                metadata = await table.update_entity(
+                    row,
+                    mode=UpdateMode.REPLACE,
+                    etag=expected.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError) as lost:
+            raise LostRace from lost
+        return str(metadata["etag"])
+
+    async def _apply(
+        self,
+        key: InstallationKey,
+        upserts: Mapping[str, tuple[str, ...]],
+        deletes: Iterable[str],
+        view: bytes,
+        version: int,
+    ) -> None:
+        index = await self._tables.get(TAG_INDEX)
+
+        async def upsert(tag: str, scopes: tuple[str, ...]) -> None:
+            async with self._writes:
+                self._step(f"index:{tag}")
+                await index.upsert_entity(
+                    {
+                        "PartitionKey": tag_partition(key.hub, tag, key.shard),
+                        "RowKey": key.installation_id,
+                        "View": view,
+                        "Scopes": json.dumps(scopes),
+                        "Version": version,
+                    },
+                    mode=UpdateMode.REPLACE,
+                )
+
+        async def delete(tag: str) -> None:
+            async with self._writes:
+                self._step(f"index:{tag}")
+                await index.delete_entity(
+                    tag_partition(key.hub, tag, key.shard), key.installation_id
+                )
+
+        await asyncio.gather(
+            *(upsert(t, s) for t, s in upserts.items()), *(delete(t) for t in deletes)
+        )
+
+    async def _settle(
+        self, key: InstallationKey, settled: dict[str, Any], etag: str, known: set[str]
+    ) -> None:
+        table = await self._installations()
+        self._step("settle")
+        try:
+            await table.update_entity(
+                settled,
+                mode=UpdateMode.REPLACE,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except (ResourceModifiedError, ResourceNotFoundError):
+            await self._resync(key, known)
+
+    async def _resync(self, key: InstallationKey, known: set[str]) -> None:
+        """Another writer committed meanwhile: make the index match the newest row, then
+        settle that row; repeat while writers keep committing."""
+        table = await self._installations()
+        for _ in range(_SETTLE_ROUNDS):
+            latest = await self.read(key, max_tags=1 << 30)
+            if latest is None:
+                await self._apply(key, {}, known, b"", 0)
+                if await self.read(key, max_tags=1 << 30) is None:
+                    return
+                continue
+            target: Index = latest.index if latest.installation is not None else {}
+            stale = (known | set(latest.index) | latest.pending_deletes) - set(target)
+            view = EncodedView.of(latest.installation).data if latest.installation else b""
+            await self._apply(key, target, stale, view, latest.version)
+            try:
+                if latest.installation is None:
+                    await table.delete_entity(
+                        key.partition,
+                        key.installation_id,
+                        etag=latest.etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                else:
+                    settled = dict(latest.entity, Pending=False, PendingDeletes="[]")
+                    settled.pop("PendingSince", None)
+                    await table.update_entity(
+                        settled,
+                        mode=UpdateMode.REPLACE,
+                        etag=latest.etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                return
+            except (ResourceModifiedError, ResourceNotFoundError):
+                known |= stale
+        # Writers are still racing; whichever commits last settles its own row.
+
+    async def finish_pending(self, older_than: timedelta) -> AsyncIterator[InstallationKey]:
+        """Finish writes whose writer died: rows still Pending after ``older_than``."""
+        table = await self._installations()
+        cutoff = datetime.now(UTC) - older_than
+        rows = table.query_entities(
+            "PendingSince le @cutoff",
+            parameters={"cutoff": cutoff},
+            select=["PartitionKey", "RowKey"],
+        )
+        async for row in rows:
+            hub, _, shard = str(row["PartitionKey"]).rpartition("~")
+            key = InstallationKey(hub, int(shard), str(row["RowKey"]))
+            await self._resync(key, set())
+            yield key
+
+
+@dataclass(frozen=True)
+class ScanPosition:
+    """Where a listing resumes: a shard and the storage continuation within it."""
+
+    shard: int = 0
+    continuation: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ScanFilter:
+    platform: str | None = None
+    user_id: str | None = None
+    updated_since: datetime | None = None
+    tag: str | None = None
+
+
+async def _first_page(
+    table: TableClient,
+    query: str,
+    parameters: Mapping[str, Any],
+    top: int,
+    continuation: Mapping[str, str] | None,
+    select: list[str] | None = None,
+) -> tuple[list[Any], Mapping[str, str] | None]:
+    pages = table.query_entities(
+        query, parameters=dict(parameters), results_per_page=top, select=select
+    ).by_page(continuation_token=continuation)  # type: ignore[arg-type]
+    rows: list[Any] = []
+    async for page in pages:
+        rows = [row async for row in page]
+        break
+    token = pages.continuation_token  # type: ignore[attr-defined]
+    return rows, token
+
+
+class InstallationScanner:
+    """Pages through a hub's installations, shard by shard, with server-side filters."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    async def page(
+        self,
+        hub: str,
+        shard_count: int,
+        position: ScanPosition,
+        filters: ScanFilter,
+        *,
+        top: int,
+        max_tags: int,
+    ) -> tuple[list[Installation], ScanPosition | None]:
+        shard, continuation = position.shard, position.continuation
+        while shard < shard_count:
+            if filters.tag is not None:
+                found, continuation = await self._tag_page(
+                    hub, shard, filters.tag, top, continuation, max_tags
+                )
+            else:
+                found, continuation = await self._row_page(
+                    hub, shard, filters, top, continuation, max_tags
+                )
+            if continuation is None:
+                shard, continuation = shard + 1, None
+            if found:
+                more = shard < shard_count
+                return found, ScanPosition(shard, continuation) if more else None
+        return [], None
+
+    async def _row_page(
+        self,
+        hub: str,
+        shard: int,
+        filters: ScanFilter,
+        top: int,
+        continuation: Mapping[str, str] | None,
+        max_tags: int,
+    ) -> tuple[list[Installation], Mapping[str, str] | None]:
+        table = await self._tables.get(INSTALLATIONS)
+        clauses = ["PartitionKey eq @pk", "Deleted eq @deleted"]
+        parameters: dict[str, Any] = {"pk": installation_partition(hub, shard), "deleted": False}
+        for column, name, value in (
+            ("Platform", "platform", filters.platform),
+            ("UserId", "user", filters.user_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} eq @{name}")
+                parameters[name] = value
+        if filters.updated_since is not None:
+            clauses.append("LastUpdate ge @since")
+            parameters["since"] = filters.updated_since
+        rows, token = await _first_page(table, " and ".join(clauses), parameters, top, continuation)
+        key = InstallationKey(hub, shard, "")
+        found = [_stored(key, row, max_tags).installation for row in rows]
+        return [i for i in found if i is not None], token
+
+    async def _tag_page(
+        self,
+        hub: str,
+        shard: int,
+        tag: str,
+        top: int,
+        continuation: Mapping[str, str] | None,
+        max_tags: int,
+    ) -> tuple[list[Installation], Mapping[str, str] | None]:
+        index = await self._tables.get(TAG_INDEX)
+        parameters = {"pk": tag_partition(hub, tag, shard)}
+        rows, token = await _first_page(
+            index, "PartitionKey eq @pk", parameters, top, continuation, select=["RowKey"]
+        )
+        store = InstallationStore(self._tables)
+        stored = await asyncio.gather(
+            *(
+                store.read(InstallationKey(hub, shard, str(r["RowKey"])), max_tags=max_tags)
+                for r in rows
+            )
+        )
+        return [
+            s.installation for s in stored if s is not None and s.installation is not None
+        ], token

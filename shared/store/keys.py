@@ -1,0 +1,35 @@
+"""Table keys: every key starts with the hub; user-supplied parts are percent-encoded.
+
+PartitionKey and RowKey may not hold ``/ \\ # ?`` or control characters, and tags may contain
+``#``; so everything outside a conservative safe set is percent-encoded (``%`` included),
+which keeps keys unique and their order stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import quote, unquote
+
+_SAFE = "-_.~:@$!*()+,;=[]{}"
+
+
+def encode_key(text: str) -> str:
+    return quote(text, safe=_SAFE)
+
+
+def decode_key(text: str) -> str:
+    return unquote(text)
+
+
+def shard_of(installation_id: str, shard_count: int) -> int:
+    """A stable shard for an installation id, the same on every process and platform."""
+    digest = hashlib.sha256(installation_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % shard_count
+
+
+def installation_partition(hub: str, shard: int) -> str:
+    return f"{hub}~{shard}"
+
+
+def tag_partition(hub: str, tag: str, shard: int) -> str:
+    return f"{hub}~{encode_key(tag)}~{shard}"

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from support.processes import REPO, HostProcess, running_host
+from support.stack import NhCaller, app_env, create_hub, engine_for
+
+from shared.engine import Engine
+
+
+@pytest.fixture(scope="module")
+def app(azurite: str) -> Iterator[HostProcess]:
+    """The Herald app in an emulator process against this module's Azurite."""
+    with running_host(REPO, app_env(azurite)) as host:
+        yield host
+
+
+@pytest.fixture
+async def nh(app: HostProcess, azurite: str) -> NhCaller:
+    """A fresh hub per test, and a Full-policy caller for it."""
+    hub = await create_hub(azurite, f"hub{uuid.uuid4().hex[:12]}")
+    return NhCaller(app.url, hub)
+
+
+@pytest.fixture
+async def engine(azurite: str) -> AsyncIterator[Engine]:
+    """Herald's own storage layer, to look at what storage holds."""
+    built = engine_for(azurite)
+    yield built
+    await built.aclose()

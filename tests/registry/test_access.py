@@ -1,0 +1,119 @@
+"""Push to user without NH's hole: what a Listen-key device may and may not do."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import jwt
+import pytest
+from support.stack import NhCaller, installation, replace_hub
+
+from shared.auth.user_token import USER_TOKEN_HEADER, UserTokenAlgorithm, UserTokenIssuer
+from shared.hubs.model import TagPolicy
+
+ISSUER_SECRET = "issuer-secret-" + "x" * 32
+
+
+def user_token(subject: str, *, secret: str = ISSUER_SECRET) -> str:
+    claims = {
+        "iss": "https://id.example",
+        "aud": "herald",
+        "sub": subject,
+        "exp": int(time.time()) + 300,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@pytest.fixture
+async def guarded(nh: NhCaller, azurite: str) -> NhCaller:
+    """The test hub with an issuer and a tag policy that reserves ``user:``."""
+    hub = replace(
+        nh.hub,
+        tag_policy=TagPolicy(allow=("*",), reserved=("user:",)),
+        user_token_issuer=UserTokenIssuer(
+            issuer="https://id.example",
+            audience="herald",
+            algorithm=UserTokenAlgorithm.HS256,
+            key=ISSUER_SECRET,
+        ),
+    )
+    await replace_hub(azurite, hub)
+    return NhCaller(nh.base_url, hub)
+
+
+async def test_listen_key_cannot_claim_a_user_without_that_users_token(guarded: NhCaller) -> None:
+    device = guarded.as_listen()
+    body = installation("phone", userId="bob")
+    async with device.client() as http:
+        anonymous = await http.put("/installations/phone", json=body, headers=device.headers())
+        impostor = await http.put(
+            "/installations/phone",
+            json=body,
+            headers=device.headers(**{USER_TOKEN_HEADER: user_token("mallory")}),
+        )
+        forged = await http.put(
+            "/installations/phone",
+            json=body,
+            headers=device.headers(**{USER_TOKEN_HEADER: user_token("bob", secret="guess" * 8)}),
+        )
+        bob = await http.put(
+            "/installations/phone",
+            json=body,
+            headers=device.headers(**{USER_TOKEN_HEADER: user_token("bob")}),
+        )
+    assert (anonymous.status_code, impostor.status_code, forged.status_code) == (401, 403, 401)
+    assert bob.status_code == 200
+
+
+async def test_a_users_installation_cannot_be_taken_over_with_the_listen_key(
+    guarded: NhCaller,
+) -> None:
+    device = guarded.as_listen()
+    async with guarded.client() as http:
+        await http.put(
+            "/installations/phone",
+            json=installation("phone", userId="bob"),
+            headers=guarded.headers(),
+        )
+        hijack = await http.put(
+            "/installations/phone",
+            json=installation("phone", pushChannel="00ff"),
+            headers=device.headers(),
+        )
+        peek = await http.get("/installations/phone", headers=device.headers())
+        wipe = await http.delete("/installations/phone", headers=device.headers())
+        own = await http.get(
+            "/installations/phone",
+            headers=device.headers(**{USER_TOKEN_HEADER: user_token("bob")}),
+        )
+    assert (hijack.status_code, peek.status_code, wipe.status_code) == (401, 401, 401)
+    assert own.status_code == 200
+    assert own.json()["pushChannel"] != "00ff"
+
+
+async def test_tag_policy_binds_listen_keys_but_not_the_backend(guarded: NhCaller) -> None:
+    device = guarded.as_listen()
+    async with guarded.client() as http:
+        claimed = await http.put(
+            "/installations/tv",
+            json=installation("tv", tags=["user:bob"]),
+            headers=device.headers(),
+        )
+        allowed = await http.put(
+            "/installations/tv", json=installation("tv", tags=["news"]), headers=device.headers()
+        )
+        backend = await http.patch(
+            "/installations/tv",
+            json=[{"op": "add", "path": "/tags", "value": "user:carol"}],
+            headers=guarded.headers(),
+        )
+        # The device re-registers with the tags it has: a tag the backend set may stay.
+        again = await http.put(
+            "/installations/tv",
+            json=installation("tv", tags=["news", "user:carol"]),
+            headers=device.headers(),
+        )
+    assert claimed.status_code == 403
+    assert "user:bob" in claimed.text
+    assert (allowed.status_code, backend.status_code, again.status_code) == (200, 200, 200)
