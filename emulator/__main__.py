@@ -32,6 +32,9 @@ def _parse() -> argparse.Namespace:
         help="a key every authLevel=function route accepts (repeatable)",
     )
     parser.add_argument("--ready-file", type=Path, help="write the host's address here as JSON")
+    parser.add_argument("--https-port", type=int, help="also serve HTTPS on this port")
+    parser.add_argument("--tls-cert", type=Path, help="PEM certificate (chain) for HTTPS")
+    parser.add_argument("--tls-key", type=Path, help="PEM private key for HTTPS")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args()
 
@@ -48,12 +51,23 @@ async def _main(arguments: argparse.Namespace) -> None:
             azurite_location=arguments.azurite_location,
             keys=keys,
             ready_file=arguments.ready_file,
+            https_port=arguments.https_port,
+            tls_cert=arguments.tls_cert,
+            tls_key=arguments.tls_key,
         )
     )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, host.stop)
     await host.run()
+    # The app's own clients live until the process ends, as under Azure's worker; their
+    # "unclosed" complaints at exit say nothing about the app.
+    loop.set_exception_handler(_ignore_unclosed_at_exit)
+
+
+def _ignore_unclosed_at_exit(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    if not str(context.get("message", "")).startswith("Unclosed"):
+        loop.default_exception_handler(context)
 
 
 def main() -> None:

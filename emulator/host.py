@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import secrets
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,9 @@ class HostOptions:
     azurite_location: Path | None = None  # None: in memory
     keys: HostKeys = field(default_factory=lambda: HostKeys(master=secrets.token_urlsafe(32)))
     ready_file: Path | None = None
+    https_port: int | None = None  # also serve HTTPS here (the NH SDKs speak only https)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 class Host:
@@ -93,10 +97,12 @@ class Host:
         http = HttpHost(functions, dispatcher, self.options.keys, admin)
         runner = web.AppRunner(http.application(), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.options.host, self.options.port)
-        await site.start()
-        port = runner.addresses[0][1]
-        self._announce(port, functions)
+        await web.TCPSite(runner, self.options.host, self.options.port).start()
+        if self.options.https_port is not None:
+            await web.TCPSite(
+                runner, self.options.host, self.options.https_port, ssl_context=self._tls()
+            ).start()
+        self._announce([address[1] for address in runner.addresses], functions)
         runners: list[QueueListener | TimerScheduler] = [*listeners, *timers]
         tasks = [asyncio.create_task(runner.run(self._stopping)) for runner in runners]
         try:
@@ -107,9 +113,17 @@ class Host:
             for invoker in invokers.values():
                 invoker.close()
 
-    def _announce(self, port: int, functions: list[FunctionDef]) -> None:
-        url = f"http://{self.options.host}:{port}"
-        log.info("Host started on %s", url)
+    def _tls(self) -> ssl.SSLContext:
+        if self.options.tls_cert is None or self.options.tls_key is None:
+            raise ValueError("HTTPS needs a certificate and its key")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.options.tls_cert, self.options.tls_key)
+        return context
+
+    def _announce(self, ports: list[int], functions: list[FunctionDef]) -> None:
+        url = f"http://{self.options.host}:{ports[0]}"
+        https_url = f"https://{self.options.host}:{ports[1]}" if len(ports) > 1 else None
+        log.info("Host started on %s%s", url, f" and {https_url}" if https_url else "")
         for function in functions:
             if function.route is None:
                 log.info("  %s: %s", function.name, function.trigger.type)
@@ -119,6 +133,7 @@ class Host:
         if self.options.ready_file is not None:
             ready = {
                 "url": url,
+                "https_url": https_url,
                 "pid": os.getpid(),
                 "storage": os.environ["AzureWebJobsStorage"],
                 "master_key": self.options.keys.master,

@@ -6,6 +6,7 @@ It signs each request the way the NH JS SDK does (the token's ``sr`` is the name
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
@@ -27,7 +28,9 @@ class HeraldClientError(RuntimeError):
 
 
 class HeraldClient:
-    def __init__(self, connection_string: str, hub: str, *, verify: bool | str = True) -> None:
+    def __init__(
+        self, connection_string: str, hub: str, *, verify: bool | ssl.SSLContext = True
+    ) -> None:
         parsed = parse_connection_string(connection_string)
         self._root = parsed.endpoint.replace("sb://", "https://", 1).rstrip("/") + "/"
         self._key_name, self._key = parsed.key_name, parsed.key

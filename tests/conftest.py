@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from support.processes import REPO
 
 from emulator.azurite import Azurite
+from support.processes import REPO
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 import httpx
+
 from support.processes import REPO, running_host
 
 

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support.processes import HostProcess, running_host
 
 TEST_APP = Path(__file__).resolve().parents[1] / "apps" / "emulator_app"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from support.processes import HostProcess
 
 from .conftest import HOST_KEY

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+
 from support.processes import HostProcess
 from support.queues import depth, drain_json, queue_client, send_json
 

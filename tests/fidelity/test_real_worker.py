@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from support.processes import REPO
 
 DRIVER = Path(__file__).with_name("drive_worker.py")

@@ -4,10 +4,10 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from support.processes import REPO, HostProcess, running_host
-from support.stack import NhCaller, app_env, create_hub, engine_for
 
 from shared.engine import Engine
+from support.processes import REPO, HostProcess, running_host
+from support.stack import NhCaller, app_env, create_hub, engine_for
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import jwt
 import pytest
-from support.stack import NhCaller, installation, replace_hub
 
 from shared.auth.user_token import USER_TOKEN_HEADER, UserTokenAlgorithm, UserTokenIssuer
 from shared.hubs.model import TagPolicy
+from support.stack import NhCaller, installation, replace_hub
 
 ISSUER_SECRET = "issuer-secret-" + "x" * 32
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from support.processes import HostProcess
 
 from shared.engine import Engine
 from shared.model.installation import Installation, parse_installation
 from shared.registry.view import index_of
 from shared.store.installations import InstallationKey, InstallationStore
+from support.processes import HostProcess
 
 from .storage_view import index_rows
 

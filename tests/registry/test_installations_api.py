@@ -8,9 +8,9 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from support.stack import NhCaller, installation, without_timestamps
 
 from shared.engine import Engine
+from support.stack import NhCaller, installation, without_timestamps
 
 from .storage_view import index_rows, installation_rows
 
