@@ -10,8 +10,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUNTIME_VENV := .venv-runtime
 PORT ?= 7071
+HTTPS_PORT ?= 7072
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean infra
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -36,22 +37,24 @@ $(RUNTIME_VENV)/.installed: requirements.txt
 	  azure-functions-runtime-v1==1.2.0 protobuf==7.36.2 grpcio==1.85.3
 	touch $@
 
-local.settings.json: local.settings.example.json
-	test -f $@ || cp $< $@
-
-run: install local.settings.json
-	$(PY) -m emulator --port $(PORT) --azurite-location .azurite
+run: install
+	$(PY) -m devstack --port $(PORT) --https-port $(HTTPS_PORT)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy shared emulator $(patsubst %/function.json,%,$(wildcard */function.json))
+	$(VENV)/bin/mypy shared emulator devstack $(patsubst %/function.json,%,$(wildcard */function.json))
 
-test: install $(RUNTIME_VENV)/.installed lint
+# Offline checks of the Bicep (parse, checkov, our own lint); its own venv keeps checkov's
+# dependencies away from the app's pins.
+infra:
+	bash infra/validate.sh
+
+test: install $(RUNTIME_VENV)/.installed lint infra
 	$(VENV)/bin/pytest
 
 bench: install
 	@echo "No benchmarks yet."
 
 clean:
-	rm -rf $(VENV) $(RUNTIME_VENV) node_modules .azurite .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(RUNTIME_VENV) .venv-infra node_modules .azurite .mypy_cache .ruff_cache .pytest_cache

@@ -99,6 +99,13 @@ async def _delete(engine: Engine, args: argparse.Namespace) -> Any:
     return {"deleted": args.hub}
 
 
+async def _reseal(engine: Engine, _: argparse.Namespace) -> Any:
+    names = [hub.name async for hub in engine.hubs.list_hubs()]
+    for name in names:
+        await _change(engine, name, lambda hub: hub)
+    return {"resealed": names}
+
+
 async def _change(engine: Engine, name: str, change: Callable[[Hub], Hub]) -> Hub:
     hub = change(await engine.hubs.get_hub(name, fresh=True))
     return await engine.hubs.replace_hub(hub)
@@ -204,7 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     def command(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         sub.set_defaults(run=run)
-        if name != "list":
+        if name not in ("list", "reseal"):
             sub.add_argument("hub")
         return sub
 
@@ -215,6 +222,7 @@ def _parser() -> argparse.ArgumentParser:
     command("show", _show, "show a hub, secrets masked")
     command("list", _list, "list hubs")
     command("delete", _delete, "delete a hub (its installations stay until deleted)")
+    command("reseal", _reseal, "seal every hub's secrets again with HERALD_SECRET_KEY")
     rotate = command("rotate-key", _rotate, "regenerate one key of a policy")
     rotate.add_argument("--policy", default=FULL_POLICY)
     rotate.add_argument("--key", choices=("primary", "secondary"), required=True)

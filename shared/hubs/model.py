@@ -21,7 +21,13 @@ DEFAULT_MAX_TAGS = 200  # NH allows 60; a tag costs one index row, so more cost 
 DEFAULT_MAX_EXPRESSION_TAGS = 20  # NH allows 6 once && or ! appear
 
 
+# The Functions host owns these first path segments, so a hub cannot be reached under them.
+RESERVED_HUB_NAMES = frozenset({"admin", "runtime", "health"})
+
+
 def validate_hub_name(name: str) -> str:
+    if name.lower() in RESERVED_HUB_NAMES:
+        raise BadRequestError(f"The hub name {name!r} is reserved; choose another.")
     if not HUB_NAME.fullmatch(name):
         raise BadRequestError(
             f"Invalid hub name {name[:60]!r}: 1 to 50 letters, digits, '.', '-' or '_', "
