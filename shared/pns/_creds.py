@@ -1,0 +1,68 @@
+"""Shared plumbing for the per-PNS credential dataclasses: reading a plain dict, masking secrets.
+
+The hub store keeps credentials as JSON objects; each PNS module's ``from_dict`` turns one into
+its frozen dataclass and rejects anything malformed with a :class:`BadRequestError` naming the
+field, because credentials arrive through the admin API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from shared.errors import BadRequestError
+
+
+class MaskedRepr:
+    """Mixin for frozen credential dataclasses: ``repr`` shows ``'***'`` for every secret field."""
+
+    _SECRETS: ClassVar[frozenset[str]] = frozenset()
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            shown = "'***'" if f.name in self._SECRETS and value is not None else repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain-dict form that ``from_dict`` reads back (secrets included: store it safely)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            if getattr(self, f.name) is not None
+        }
+
+
+class DictReader:
+    """Typed access to a credentials dict; every problem becomes one clear BadRequestError."""
+
+    def __init__(self, kind: str, data: Mapping[str, object], allowed: frozenset[str]) -> None:
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise BadRequestError(f"{kind} credentials: unknown field(s) {', '.join(unknown)}.")
+        self._kind = kind
+        self._data = data
+
+    def required(self, name: str) -> str:
+        value = self.optional(name)
+        if value is None:
+            raise BadRequestError(f"{self._kind} credentials: '{name}' is required.")
+        return value
+
+    def optional(self, name: str, default: str | None = None) -> str | None:
+        value = self._data.get(name)
+        if value is None or value == "":
+            return default
+        if not isinstance(value, str):
+            raise BadRequestError(f"{self._kind} credentials: '{name}' must be a string.")
+        return value
+
+    def fail(self, detail: str) -> BadRequestError:
+        return BadRequestError(f"{self._kind} credentials: {detail}")
+
+
+def field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))

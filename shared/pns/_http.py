@@ -1,0 +1,168 @@
+"""httpx plumbing for the HTTP/1.1 PNS paths and every OAuth token endpoint.
+
+This is the one place httpx errors are translated: into :class:`TransportError` for sends, and
+into :class:`TokenError` (with the outcome every message of the batch gets) for token calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
+
+import httpx
+
+from shared.pns import _classify as cls
+from shared.pns._classify import TransportError
+from shared.pns.base import Outcome, OutcomeKind, PushMessage
+from shared.pns.options import PnsOptions
+
+_T = TypeVar("_T")
+# Refresh a cached access token this long before it expires (at most a tenth of its lifetime).
+_REFRESH_MARGIN = 300.0
+
+
+def make_client(options: PnsOptions) -> httpx.AsyncClient:
+    """An httpx client that never follows redirects and ignores proxy variables (SSRF)."""
+    return httpx.AsyncClient(
+        verify=options.ssl_context(),
+        follow_redirects=False,
+        trust_env=False,
+        timeout=httpx.Timeout(options.request_timeout, connect=options.connect_timeout),
+        limits=httpx.Limits(max_connections=100, keepalive_expiry=60.0),
+    )
+
+
+async def post(
+    client: httpx.AsyncClient, url: str, *, headers: Mapping[str, str], content: bytes
+) -> httpx.Response:
+    try:
+        return await client.post(url, headers=headers, content=content)
+    except httpx.HTTPError as exc:
+        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
+
+async def gather_limited(
+    limit: asyncio.Semaphore, items: Sequence[_T], send: Callable[[_T], Awaitable[Outcome]]
+) -> list[Outcome]:
+    """``send`` every item concurrently, at most ``limit`` at once; outcomes in order."""
+
+    async def one(item: _T) -> Outcome:
+        async with limit:
+            return await send(item)
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
+
+
+class TokenError(Exception):
+    """The token endpoint refused or failed; ``kind`` is what each message of the batch gets."""
+
+    def __init__(self, reason: str, kind: OutcomeKind, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+        self.status = status
+
+    def outcomes(self, messages: Sequence[PushMessage]) -> list[Outcome]:
+        return [Outcome(self.kind, m.handle, self.status, self.reason) for m in messages]
+
+
+async def fetch_token(
+    client: httpx.AsyncClient, url: str, form: Mapping[str, str]
+) -> tuple[str, float]:
+    """POST an OAuth2 token request; answer (access token, lifetime in seconds)."""
+    try:
+        response = await client.post(url, data=dict(form), headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise TokenError(
+            f"token endpoint: {type(exc).__name__}: {exc}", OutcomeKind.TRANSIENT
+        ) from exc
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise TokenError(f"token endpoint: HTTP {status}", OutcomeKind.TRANSIENT, status)
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    token, lifetime = body.get("access_token"), body.get("expires_in", 3600)
+    if status != 200 or not isinstance(token, str):
+        error = f"{body.get('error', '')} {body.get('error_description', '')}".strip()
+        kind = OutcomeKind.CREDENTIALS_REJECTED
+        raise TokenError(f"token endpoint: HTTP {status} {error}".rstrip(), kind, status)
+    try:
+        return token, float(lifetime)
+    except (TypeError, ValueError):
+        return token, 3600.0
+
+
+class TokenCache:
+    """One OAuth access token, fetched on first use and again shortly before it expires.
+
+    Concurrent callers share one fetch. ``invalidate`` drops a token the PNS refused.
+    """
+
+    def __init__(
+        self, fetch: Callable[[], Awaitable[tuple[str, float]]], clock: Callable[[], float]
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+
+    async def get(self) -> str:
+        token = self._token
+        if token is not None and self._clock() < self._refresh_at:
+            return token
+        async with self._lock:
+            if self._token is None or self._clock() >= self._refresh_at:
+                value, lifetime = await self._fetch()
+                margin = min(_REFRESH_MARGIN, lifetime / 10)
+                self._token, self._refresh_at = value, self._clock() + lifetime - margin
+            return self._token
+
+    def invalidate(self, token: str) -> None:
+        if self._token == token:
+            self._token = None
+
+
+class HttpSender:
+    """What the httpx-based senders share: one lazily built client and the in-flight cap."""
+
+    def __init__(self, options: PnsOptions) -> None:
+        self._options = options
+        self._limit = asyncio.Semaphore(options.max_in_flight)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = make_client(self._options)
+        return self._client
+
+    async def each(
+        self, messages: Sequence[PushMessage], send: Callable[[PushMessage], Awaitable[Outcome]]
+    ) -> list[Outcome]:
+        return await gather_limited(self._limit, messages, send)
+
+    def retry_after(self, response: httpx.Response, *names: str) -> float | None:
+        """Seconds to wait, from the first of ``names`` (default ``Retry-After``) present."""
+        for name in names or ("retry-after",):
+            value = cls.parse_retry_after(response.headers.get(name), self._options.clock())
+            if value is not None:
+                return value
+        return None
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def redirect_detail(response: httpx.Response) -> str:
+    """Redirects are never followed (SSRF); say where it pointed."""
+    if 300 <= response.status_code < 400:
+        return f"redirect to {response.headers.get('location', '?')} not followed"
+    return ""

@@ -1,0 +1,139 @@
+"""Amazon Device Messaging over httpx: OAuth client credentials, one POST per registration id."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from shared.pns import _classify as cls
+from shared.pns._creds import DictReader, MaskedRepr, field_names
+from shared.pns._http import HttpSender, TokenCache, TokenError, fetch_token, post, redirect_detail
+from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage
+from shared.pns.options import PnsOptions
+
+ADM_ENDPOINT = "https://api.amazon.com"
+ADM_TOKEN_ENDPOINT = "https://api.amazon.com/auth/O2/token"
+_SCOPE = "messaging:push"
+_PAYLOAD_LIMIT = 6144  # ADM: 6 KB per message
+_MAX_ID_LENGTH = 2048
+_TOKEN_EXPIRED = "AccessTokenExpired"
+_STATIC_HEADERS = MappingProxyType(
+    {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "X-Amzn-Type-Version": "com.amazon.device.messaging.ADMMessage@1.0",
+        "X-Amzn-Accept-Type": "com.amazon.device.messaging.ADMSendResult@1.0",
+    }
+)
+
+_K = OutcomeKind
+# (status, ADM's {"reason": ...}) -> outcome.
+_TABLE: cls.StatusTable = MappingProxyType(
+    {
+        (200, None): _K.DELIVERED,  # {"registrationID": ...}: a different id replaces the handle
+        (400, "InvalidRegistrationId"): _K.INVALID_HANDLE,  # not an id for this app
+        (400, "Unregistered"): _K.EXPIRED_HANDLE,  # the app was uninstalled or unregistered
+        (400, None): _K.PAYLOAD_REJECTED,  # InvalidData, InvalidConsolidationKey, ...Expiration
+        (401, _TOKEN_EXPIRED): _K.TRANSIENT,  # our access token expired: refreshed, send again
+        (401, None): _K.CREDENTIALS_REJECTED,  # the access token is not accepted at all
+        (403, None): _K.CREDENTIALS_REJECTED,  # the security profile may not send
+        (413, None): _K.PAYLOAD_REJECTED,  # MessageTooLarge
+        (429, None): _K.THROTTLED,  # MaxRateExceeded, with Retry-After
+        (500, None): _K.TRANSIENT,  # internal error, with Retry-After
+        (503, None): _K.TRANSIENT,  # unavailable, with Retry-After
+    }
+)
+
+
+@dataclass(frozen=True, repr=False)
+class AdmCredentials(MaskedRepr):
+    """Dict form: ``{"client_id", "client_secret", "endpoint"?, "token_endpoint"?}``."""
+
+    _SECRETS: ClassVar[frozenset[str]] = frozenset({"client_secret"})
+
+    client_id: str
+    client_secret: str
+    endpoint: str = ADM_ENDPOINT
+    token_endpoint: str = ADM_TOKEN_ENDPOINT
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> AdmCredentials:
+        read = DictReader("ADM", data, field_names(cls))
+        return cls(
+            client_id=read.required("client_id"),
+            client_secret=read.required("client_secret"),
+            endpoint=(read.optional("endpoint") or ADM_ENDPOINT).rstrip("/"),
+            token_endpoint=read.optional("token_endpoint") or ADM_TOKEN_ENDPOINT,
+        )
+
+
+class AdmSender(HttpSender):
+    platform = Platform.ADM
+
+    def __init__(self, credentials: AdmCredentials, options: PnsOptions) -> None:
+        super().__init__(options)
+        self._creds = credentials
+        self.tokens = TokenCache(self._fetch_token, options.clock)
+
+    async def send(self, messages: Sequence[PushMessage]) -> list[Outcome]:
+        try:
+            token = await self.tokens.get()
+        except TokenError as exc:
+            return exc.outcomes(messages)
+        outcomes = await self.each(messages, lambda m: self._send_one(m, token))
+        if any(o.status == 401 and o.reason == _TOKEN_EXPIRED for o in outcomes):
+            self.tokens.invalidate(token)  # the next send fetches a fresh one
+        return outcomes
+
+    async def _send_one(self, message: PushMessage, token: str) -> Outcome:
+        handle = message.handle
+        if not 0 < len(handle) <= _MAX_ID_LENGTH or not handle.isprintable() or " " in handle:
+            return cls.local_reject(handle, _K.INVALID_HANDLE, "InvalidRegistrationId: malformed")
+        if len(message.payload) > _PAYLOAD_LIMIT:
+            reason = f"MessageTooLarge: {len(message.payload)} bytes, limit {_PAYLOAD_LIMIT}"
+            return cls.local_reject(handle, _K.PAYLOAD_REJECTED, reason)
+        url = f"{self._creds.endpoint}/messaging/registrations/{quote(handle, safe='')}/messages"
+        headers = {**_STATIC_HEADERS, "Authorization": f"Bearer {token}"}
+        try:
+            response = await post(self.client, url, headers=headers, content=message.payload)
+        except cls.TransportError as exc:
+            return cls.transient(handle, str(exc))
+        return self._outcome(handle, response)
+
+    def _outcome(self, handle: str, response: httpx.Response) -> Outcome:
+        try:
+            body = json.loads(response.content) if response.content else {}
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        reason = body.get("reason") if isinstance(body.get("reason"), str) else None
+        current = body.get("registrationID")
+        replaced = current if isinstance(current, str) and current != handle else None
+        return cls.outcome(
+            _TABLE,
+            handle,
+            response.status_code,
+            reason,
+            detail=redirect_detail(response),
+            retry_after=self.retry_after(response),
+            new_handle=replaced if response.status_code == 200 else None,
+        )
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        form = {
+            "grant_type": "client_credentials",
+            "scope": _SCOPE,
+            "client_id": self._creds.client_id,
+            "client_secret": self._creds.client_secret,
+        }
+        return await fetch_token(self.client, self._creds.token_endpoint, form)
+
+
+def build(credentials: Mapping[str, object], options: PnsOptions) -> AdmSender:
+    return AdmSender(AdmCredentials.from_dict(credentials), options)

@@ -1,0 +1,69 @@
+"""The sans-IO HTTP/2 core: HPACK choices and flow control, checked by an h2 server peer."""
+
+from __future__ import annotations
+
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.events import DataReceived, RequestReceived, StreamEnded
+
+from shared.pns._h2core import ClientCore, Response, StreamDone, path_header
+
+JWT = b"bearer " + b"eyJhbGciOiJFUzI1NiIsImtpZCI6IktFWSJ9." * 4
+
+
+def request(core: ClientCore, token: int, body: bytes = b"{}") -> bytes:
+    headers = [
+        (b":method", b"POST"),
+        (b":scheme", b"https"),
+        (b":authority", b"api.push.apple.com"),
+        path_header(b"/3/device/%064x" % token),
+        (b"authorization", JWT),
+        (b"apns-topic", b"com.example.app"),
+    ]
+    core.request(headers, body)
+    return core.data_to_send()
+
+
+def peer() -> H2Connection:
+    server = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+    server.initiate_connection()
+    return server
+
+
+def test_authorization_is_indexed_and_the_path_is_not() -> None:
+    core, server = ClientCore(), peer()
+    core.start()
+    server.receive_data(core.data_to_send())
+    first = request(core, 1)
+    second = request(core, 2)
+    # The second header block repeats the JWT and topic as one-byte index references.
+    assert len(second) < len(first) - len(JWT)
+    events = server.receive_data(first + second)
+    got = [dict(e.headers) for e in events if isinstance(e, RequestReceived)]
+    assert [g[b"authorization"] for g in got] == [JWT, JWT]
+    assert [g[b":path"] for g in got] == [b"/3/device/%064x" % n for n in (1, 2)]
+    paths_in_table = [
+        v for _, v in server.decoder.header_table.dynamic_entries if b"/3/device" in v
+    ]
+    assert paths_in_table == []
+
+
+def test_bodies_wait_for_the_send_window_and_responses_come_back() -> None:
+    core, server = ClientCore(), peer()
+    core.start()
+    server.receive_data(core.data_to_send())
+    core.receive(server.data_to_send())
+    body = b"x" * 70_000  # more than the default 65,535-byte connection window
+    events = server.receive_data(request(core, 1, body))
+    received = sum(len(e.data or b"") for e in events if isinstance(e, DataReceived))
+    assert received < len(body)
+    server.acknowledge_received_data(received, 1)
+    assert core.receive(server.data_to_send()) == []  # WINDOW_UPDATE: the rest goes out
+    events = server.receive_data(core.data_to_send())
+    received += sum(len(e.data or b"") for e in events if isinstance(e, DataReceived))
+    assert received == len(body)
+    assert any(isinstance(e, StreamEnded) for e in events)
+    server.send_headers(1, [(b":status", b"200"), (b"apns-id", b"x")], end_stream=True)
+    done = core.receive(server.data_to_send())
+    assert done == [StreamDone(1, Response(200, [(b":status", b"200"), (b"apns-id", b"x")], b""))]
+    assert core.active == 0
