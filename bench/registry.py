@@ -34,9 +34,6 @@ from shared.hubs.model import Hub  # noqa: E402
 from shared.http import HttpRequestData  # noqa: E402
 from shared.registry.api import handle_installations  # noqa: E402
 from shared.store.clients import StorageClients  # noqa: E402
-from shared.store.hubs import HubStore  # noqa: E402
-from shared.store.installations import InstallationStore  # noqa: E402
-from shared.store.tables import Tables  # noqa: E402
 from support.processes import running_host  # noqa: E402
 from support.stack import NhCaller, app_env  # noqa: E402
 
@@ -58,9 +55,7 @@ class RequestCounter:
 def counting_engine(storage: str, counter: RequestCounter) -> Engine:
     settings = Settings.from_env(app_env(storage))
     clients = StorageClients.build(settings.storage, raw_request_hook=counter)
-    tables = Tables(clients.tables)
-    hubs = HubStore(tables, Engine.build(settings).hubs._box)
-    return Engine(settings, clients, tables, hubs, InstallationStore(tables))
+    return Engine.build(settings, storage=clients)
 
 
 async def count_operations(storage: str, tags: int) -> dict[str, dict[str, int]]:

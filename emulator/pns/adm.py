@@ -100,7 +100,8 @@ class AdmSimulator:
         state, replacement = self._state.handle_state(Sim.ADM, handle)
         if state is HandleState.DEAD:
             self._state.reject(Sim.ADM, handle, "Unregistered")
-            return _error(410, "Unregistered").with_delay(latency)
+            # Amazon answers an uninstalled app with 400 and reason Unregistered (not 410).
+            return _error(400, "Unregistered").with_delay(latency)
         if state is HandleState.MISMATCH:
             self._state.reject(Sim.ADM, handle, "InvalidRegistrationId")
             return _error(400, "InvalidRegistrationId").with_delay(latency)

@@ -110,4 +110,4 @@ async def test_replaced_and_dead_handles(sims: RunningSimulators, token: str) ->
     replaced = await _send(sims, token, old, {"data": {"k": "v"}})
     gone = await _send(sims, token, dead, {"data": {"k": "v"}})
     assert (replaced.status_code, replaced.json()) == (200, {"registrationID": new})
-    assert (gone.status_code, gone.json()) == (410, {"reason": "Unregistered"})
+    assert (gone.status_code, gone.json()) == (400, {"reason": "Unregistered"})
