@@ -30,8 +30,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from emulator.azurite import Azurite  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.engine import Engine  # noqa: E402
-from shared.hubs.model import Hub  # noqa: E402
 from shared.http import HttpRequestData  # noqa: E402
+from shared.hubs.model import Hub  # noqa: E402
 from shared.registry.api import handle_installations  # noqa: E402
 from shared.store.clients import StorageClients  # noqa: E402
 from support.processes import running_host  # noqa: E402
@@ -178,8 +178,10 @@ async def main() -> None:
         print(f"\nRegistrations, {args.clients} concurrent clients, {args.tags} tags each:")
         print(f"  Azurite raw upserts (baseline)     {raw:8.0f} /s")
         print(f"  ceiling = raw / {writes} writes        {ceiling:8.0f} registrations/s")
-        print(f"  through the Functions host         {rate:8.0f} registrations/s "
-              f"({rate / ceiling:.0%} of the ceiling)")
+        print(
+            f"  through the Functions host         {rate:8.0f} registrations/s "
+            f"({rate / ceiling:.0%} of the ceiling)"
+        )
         print(f"  latency p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms")
     finally:
         azurite.stop()

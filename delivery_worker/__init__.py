@@ -1,7 +1,9 @@
-"""Queue `deliveries`: send one batch to one PNS credential and record the outcomes."""
+"""Queue `deliveries`: send one retry batch (the throttled or failed part of a step)."""
 
 import azure.functions as func
 
+from shared.fanout.retries import handle_retry
+
 
 async def main(msg: func.QueueMessage) -> None:
-    raise NotImplementedError("delivery is not available in this version")
+    await handle_retry(msg.get_body(), msg.id or "")

@@ -1,7 +1,16 @@
-"""Queue `fanout`: plan a send, then scan its targets page by page into delivery batches."""
+"""Queue `fanout`: plan a send, then walk and deliver it page by page, shard by shard."""
+
+from typing import List  # noqa: UP035 (see Messages below)
 
 import azure.functions as func
 
+from shared.fanout.worker import handle_fanout
 
-async def main(msg: func.QueueMessage) -> None:
-    raise NotImplementedError("fan-out is not available in this version")
+# Azure's worker accepts typing.List in output annotations but refuses list[str].
+Messages = List[str]  # noqa: UP006
+
+
+async def main(msg: func.QueueMessage, follow: func.Out[Messages]) -> None:
+    messages = await handle_fanout(msg.get_body(), msg.id or "")
+    if messages:
+        follow.set(messages)

@@ -64,6 +64,8 @@ class Settings:
     previous_secret_key: bytes | None = field(default=None, repr=False)
     # How long a registry write may stay half-done before the timer finishes it for its writer.
     pending_grace_seconds: float = 60.0
+    # How long a send may take before what is left of it counts as dropped (NH: 30 minutes).
+    notification_ttl_seconds: float = 1800.0
     # PNS simulator origins ("127.0.0.1:8443") that device URLs may name; empty in production.
     pns_allowed_test_hosts: tuple[str, ...] = ()
     # An extra CA bundle every PNS sender trusts besides the system roots (for simulators).
@@ -77,6 +79,7 @@ class Settings:
             secret_key=_secret_key(env, "HERALD_SECRET_KEY"),
             previous_secret_key=_secret_key(env, "HERALD_SECRET_KEY_PREVIOUS"),
             pending_grace_seconds=_seconds(env, "HERALD_PENDING_GRACE_SECONDS", 60.0),
+            notification_ttl_seconds=_seconds(env, "HERALD_NOTIFICATION_TTL_SECONDS", 1800.0),
             pns_allowed_test_hosts=_split_list(env.get("HERALD_PNS_ALLOWED_TEST_HOSTS", "")),
             pns_ca_file=env.get("HERALD_PNS_CA_FILE", "").strip() or None,
         )

@@ -10,11 +10,18 @@ import asyncio
 import weakref
 from dataclasses import dataclass
 
+from azure.storage.queue.aio import QueueClient
+
 from shared.config import Settings, get_settings
+from shared.delivery import SenderPool
 from shared.hubs.secrets import SecretBox
+from shared.pns.options import PnsOptions
 from shared.store.clients import StorageClients
+from shared.store.feedback import FeedbackStore
 from shared.store.hubs import HubStore
+from shared.store.index import IndexReader
 from shared.store.installations import InstallationStore
+from shared.store.notifications import NotificationStore, ScheduleStore
 from shared.store.tables import Tables
 
 
@@ -25,17 +32,37 @@ class Engine:
     tables: Tables
     hubs: HubStore
     installations: InstallationStore
+    notifications: NotificationStore
+    schedules: ScheduleStore
+    feedback: FeedbackStore
+    index: IndexReader
+    senders: SenderPool
 
     @classmethod
-    def build(cls, settings: Settings) -> Engine:
-        storage = StorageClients.build(settings.storage)
+    def build(cls, settings: Settings, storage: StorageClients | None = None) -> Engine:
+        storage = storage or StorageClients.build(settings.storage)
         tables = Tables(storage.tables)
         box = None
         if settings.secret_key is not None:
             box = SecretBox(settings.secret_key, settings.previous_secret_key)
-        return cls(settings, storage, tables, HubStore(tables, box), InstallationStore(tables))
+        return cls(
+            settings=settings,
+            storage=storage,
+            tables=tables,
+            hubs=HubStore(tables, box),
+            installations=InstallationStore(tables),
+            notifications=NotificationStore(tables),
+            schedules=ScheduleStore(tables),
+            feedback=FeedbackStore(tables),
+            index=IndexReader(tables),
+            senders=SenderPool(PnsOptions.from_settings(settings)),
+        )
+
+    def queue(self, name: str) -> QueueClient:
+        return self.storage.queues.get_queue_client(name)
 
     async def aclose(self) -> None:
+        await self.senders.aclose()
         await self.storage.aclose()
 
 

@@ -19,6 +19,8 @@ from shared.nh_wire import error_answer
 log = logging.getLogger(__name__)
 
 Handler = Callable[[HttpRequestData], Awaitable[HttpAnswer]]
+# A handler whose answer comes with queue messages for the function's output binding.
+EnqueuingHandler = Callable[[HttpRequestData], Awaitable[tuple[HttpAnswer, list[str]]]]
 
 
 def request_data(req: func.HttpRequest) -> HttpRequestData:
@@ -33,11 +35,24 @@ def request_data(req: func.HttpRequest) -> HttpRequestData:
 
 
 async def serve(req: func.HttpRequest, handler: Handler) -> func.HttpResponse:
+    async def without_messages(request: HttpRequestData) -> tuple[HttpAnswer, list[str]]:
+        return await handler(request), []
+
+    return await serve_enqueuing(req, None, without_messages)
+
+
+async def serve_enqueuing(
+    req: func.HttpRequest, out: func.Out[list[str]] | None, handler: EnqueuingHandler
+) -> func.HttpResponse:
+    """As :func:`serve`; the messages go to ``out`` only when the answer is a success."""
+    messages: list[str] = []
     try:
-        answer = await handler(request_data(req))
+        answer, messages = await handler(request_data(req))
     except HeraldError as error:
         answer = error_answer(error)
     except Exception:
         log.exception("Unhandled error serving %s %s", req.method, req.url)
         answer = error_answer(HeraldError("The server hit an internal error"))
+    if out is not None and messages and answer.status < 300:
+        out.set(messages)
     return func.HttpResponse(answer.body, status_code=answer.status, headers=dict(answer.headers))

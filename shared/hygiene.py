@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from shared.engine import get_engine
+from shared.engine import Engine, get_engine
+from shared.errors import NotFoundError
+from shared.messages import QUEUE_DELAY_LIMIT, schedule_plan
+from shared.store.notifications import NotificationState
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +21,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class HygieneReport:
     finished_writes: int
+    released_schedules: int
 
 
 async def run_hygiene() -> HygieneReport:
@@ -27,6 +31,27 @@ async def run_hygiene() -> HygieneReport:
     async for key in engine.installations.finish_pending(older_than=grace):
         finished += 1
         log.info("Finished an interrupted write of %s/%s", key.hub, key.installation_id)
-    report = HygieneReport(finished_writes=finished)
-    log.info("Registry hygiene: %d interrupted writes finished", finished)
+    released = await _release_due_schedules(engine)
+    report = HygieneReport(finished_writes=finished, released_schedules=released)
+    log.info(
+        "Registry hygiene: %d interrupted writes finished, %d scheduled sends released",
+        finished,
+        released,
+    )
     return report
+
+
+async def _release_due_schedules(engine: Engine) -> int:
+    """Scheduled sends that came within a queue message's reach: enqueue them, delayed."""
+    now = datetime.now(UTC)
+    released = 0
+    for parked in await engine.schedules.due_before(now + QUEUE_DELAY_LIMIT):
+        try:
+            meta = await engine.notifications.get_meta(parked.hub, parked.notification_id)
+        except NotFoundError:
+            meta = None
+        if meta is not None and meta.state is NotificationState.SCHEDULED:
+            await schedule_plan(engine, meta, now)
+        await engine.schedules.release(parked)
+        released += 1
+    return released

@@ -145,6 +145,7 @@ class InstallationStore:
             "Doc": _json_bytes(new.to_wire(), "body"),
             "Hash": new.content_hash,
             "ViewDigest": view.digest,
+            "View": view.data,
             "Version": version,
             "Index": _json_bytes(index, "tag index"),
             "Platform": new.platform.value,

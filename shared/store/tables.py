@@ -7,8 +7,11 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 HUBS = "hubs"
 INSTALLATIONS = "installations"
 TAG_INDEX = "tagindex"
+NOTIFICATIONS = "notifications"
+FEEDBACK = "feedback"
+SCHEDULED = "scheduled"
 
-ALL_TABLES = (HUBS, INSTALLATIONS, TAG_INDEX)
+ALL_TABLES = (HUBS, INSTALLATIONS, TAG_INDEX, NOTIFICATIONS, FEEDBACK, SCHEDULED)
 
 
 class Tables:

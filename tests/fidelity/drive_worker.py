@@ -6,7 +6,7 @@ Functions host's proxy worker uses), never under the emulator. Usage:
     drive_worker.py APP_DIR   ->  one JSON document on stdout
 
 It loads every function folder, invokes ``GET /health`` and the ``fanout_worker`` queue
-trigger, and reports what the worker answered.
+trigger (with a message Herald did not write), and reports what the worker answered.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def test_every_function_loads_and_triggers_bind_under_the_real_worker(azurite: s
     assert health["http_status"] == "200"
     assert json.loads(health["body"])["storage"]["reachable"] is True
 
-    # The queue trigger reached our handler, which rejects this message on purpose for now.
+    # The queue trigger reached our handler, which refuses a message Herald did not write.
     fanout = report["fanout_worker"]
     assert fanout["status"] == FAILURE
-    assert "fan-out is not available" in fanout["exception"]
+    assert "MalformedMessage" in fanout["exception"]

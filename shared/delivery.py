@@ -1,0 +1,195 @@
+"""Deliver a set of targets: render, send per push service, and account for every outcome.
+
+Each target ends in exactly one place: counted as delivered or failed (failures are named with
+the installation, handle and the PNS's reason), handed back for a retry (throttled or
+transient), or, past the notification's time to live, counted as dropped. Dead handles are
+also reported for the feedback processor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.fanout.select import Target
+from shared.hubs.model import Hub
+from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage, Sender
+from shared.pns.options import PnsOptions
+from shared.pns.registry import build_sender
+from shared.sending.formats import delivery_platform
+from shared.sending.outcomes import NhOutcome, nh_outcome
+from shared.sending.payloads import device_from_view, messages_for
+from shared.sending.request import SendRequest
+from shared.store.feedback import DeadHandle
+from shared.store.notifications import StepResult
+
+# What renders one target's message, or the outcome that says why it cannot be sent.
+Render = Callable[[Target], PushMessage | Outcome]
+
+
+def renderer(request: SendRequest) -> Render:
+    """Render targets of ``request``: its native payload, or the target's template."""
+
+    def render(target: Target) -> PushMessage | Outcome:
+        device = device_from_view(target.installation_id, target.view)
+        if device is None:
+            return Outcome(OutcomeKind.PAYLOAD_REJECTED, "", None, "no sender for this platform")
+        name = target.template
+        matches = None if name is None else (lambda template: template == name)
+        results = messages_for(request, device, template_matches=matches)
+        if not results:
+            reason = f"the {request.format.value} format does not reach {target.platform}"
+            return Outcome(OutcomeKind.PAYLOAD_REJECTED, device.handle, None, reason)
+        result = results[0]
+        return result if isinstance(result, PushMessage) else result.to_outcome()
+
+    return render
+
+
+class SenderPool:
+    """One sender per hub, platform and credential, built on first use and kept."""
+
+    def __init__(self, options: PnsOptions) -> None:
+        self._options = options
+        self._senders: dict[tuple[str, Platform, str], Sender] = {}
+
+    def get(self, hub: Hub, platform: Platform) -> Sender | None:
+        credentials = hub.credentials.get(platform)
+        if credentials is None:
+            return None
+        fingerprint = hashlib.sha256(json.dumps(credentials, sort_keys=True).encode()).hexdigest()
+        key = (hub.name, platform, fingerprint)
+        sender = self._senders.get(key)
+        if sender is None:
+            sender = self._senders[key] = build_sender(platform, credentials, self._options)
+        return sender
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(sender.aclose() for sender in self._senders.values()))
+        self._senders.clear()
+
+
+@dataclass
+class Delivery:
+    result: StepResult = field(default_factory=StepResult)
+    retry: list[tuple[Target, Outcome]] = field(default_factory=list)  # throttled or transient
+    dead: list[DeadHandle] = field(default_factory=list)
+
+
+def handle_of(target: Target) -> str:
+    channel = target.view["channel"]
+    return str(channel["endpoint"]) if isinstance(channel, dict) else str(channel)
+
+
+def _platform_name(target: Target) -> str:
+    platform = delivery_platform(target.platform)
+    return platform.value if platform is not None else target.platform
+
+
+def _fail(
+    delivery: Delivery, target: Target, outcome: NhOutcome, reason: str, status: int | None
+) -> None:
+    platform = _platform_name(target)
+    delivery.result.count(platform, outcome.value)
+    failure = {
+        "installationId": target.installation_id,
+        "platform": platform,
+        "handle": handle_of(target),
+        "outcome": outcome.value,
+        "reason": reason,
+    }
+    if target.template is not None:
+        failure["template"] = target.template
+    if status is not None:
+        failure["status"] = str(status)
+    delivery.result.failures.append(failure)
+
+
+def _account(
+    delivery: Delivery,
+    target: Target,
+    platform: Platform,
+    outcome: Outcome,
+    notification_id: str,
+    now: datetime,
+) -> None:
+    if outcome.retryable:
+        delivery.retry.append((target, outcome))
+        return
+    named = nh_outcome(outcome, platform)
+    if outcome.kind is OutcomeKind.DELIVERED:
+        delivery.result.count(platform.value, named.value)
+    else:
+        _fail(delivery, target, named, outcome.reason, outcome.status)
+    if outcome.dead_handle or outcome.new_handle is not None:
+        delivery.dead.append(_dead(target, outcome, notification_id, now))
+
+
+def _dead(target: Target, outcome: Outcome, notification_id: str, now: datetime) -> DeadHandle:
+    return DeadHandle(
+        platform=target.platform,
+        handle=handle_of(target),
+        installation_id=target.installation_id,
+        outcome=outcome.kind.value,
+        reason=outcome.reason,
+        notification_id=notification_id,
+        reported_at=now,
+        new_handle=outcome.new_handle,
+    )
+
+
+async def deliver(
+    pool: SenderPool,
+    hub: Hub,
+    notification_id: str,
+    targets: Sequence[Target],
+    render: Render,
+    now: datetime,
+) -> Delivery:
+    delivery = Delivery()
+    groups: dict[Platform, list[tuple[Target, PushMessage]]] = {}
+    for target in targets:
+        platform = delivery_platform(target.platform)
+        if platform is None:
+            reason = f"Herald has no sender for {target.platform}"
+            _fail(delivery, target, NhOutcome.SKIPPED, reason, None)
+            continue
+        message = render(target)
+        if isinstance(message, Outcome):
+            _fail(delivery, target, nh_outcome(message, platform), message.reason, None)
+            continue
+        groups.setdefault(platform, []).append((target, message))
+
+    async def send(platform: Platform, batch: list[tuple[Target, PushMessage]]) -> None:
+        sender = pool.get(hub, platform)
+        if sender is None:
+            reason = f"the hub has no {platform.value} credentials"
+            for target, _ in batch:
+                _fail(delivery, target, NhOutcome.SKIPPED, reason, None)
+            return
+        outcomes = await sender.send([message for _, message in batch])
+        for (target, _), outcome in zip(batch, outcomes, strict=True):
+            _account(delivery, target, platform, outcome, notification_id, now)
+
+    await asyncio.gather(*(send(platform, batch) for platform, batch in groups.items()))
+    return delivery
+
+
+def give_up(delivery: Delivery) -> None:
+    """The retries are spent: what still needs one counts as failed, with its last outcome."""
+    for target, outcome in delivery.retry:
+        platform = delivery_platform(target.platform) or Platform.APNS
+        _fail(delivery, target, nh_outcome(outcome, platform), outcome.reason, outcome.status)
+    delivery.retry.clear()
+
+
+def drop(targets: Sequence[Target], reason: str) -> Delivery:
+    """Targets past the notification's time to live: counted, never sent."""
+    delivery = Delivery()
+    for target in targets:
+        _fail(delivery, target, NhOutcome.DROPPED, reason, None)
+    return delivery

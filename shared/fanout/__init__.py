@@ -1,0 +1,1 @@
+"""Resolving a send's audience: walk the index shard by shard and choose each device once."""

@@ -1,0 +1,70 @@
+"""Which deliveries a candidate device gets: the tag expression, platform and expiry rules.
+
+A native send reaches a device once if the expression holds over its own tags. A template send
+reaches it once per template whose tags (the device's, the template's and the template's name)
+satisfy the expression. ``$InstallationId:{id}`` is always one of a device's tags.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.fanout.merge import Candidate
+from shared.model.installation import installation_id_tag
+from shared.registry.view import NATIVE_SCOPE
+from shared.tags import Expr, evaluate
+
+
+@dataclass(frozen=True)
+class Target:
+    installation_id: str
+    view: Mapping[str, Any]  # the delivery view (shared.registry.view.delivery_view)
+    template: str | None = None  # the template to render, for template sends
+
+    @property
+    def platform(self) -> str:
+        return str(self.view["platform"])
+
+
+def _live(view: Mapping[str, Any], now: datetime) -> bool:
+    if view.get("expired"):
+        return False
+    expires = view.get("expires")
+    return expires is None or datetime.fromisoformat(expires.replace("Z", "+00:00")) > now
+
+
+def _tags(candidate: Candidate, scope: str | None) -> frozenset[str]:
+    tags = {installation_id_tag(candidate.installation_id)}
+    for tag, scopes in candidate.memberships.items():
+        if NATIVE_SCOPE in scopes or (scope is not None and scope in scopes):
+            tags.add(tag)
+    return frozenset(tags)
+
+
+def select(
+    candidate: Candidate,
+    expression: Expr | None,
+    *,
+    platforms: Collection[str] | None,
+    template_send: bool,
+    now: datetime,
+) -> list[Target]:
+    """``platforms`` limits native sends to installations of those platforms (None: any)."""
+    view: dict[str, Any] = json.loads(candidate.view)
+    if not _live(view, now):
+        return []
+    if not template_send:
+        if platforms is not None and view["platform"] not in platforms:
+            return []
+        if expression is None or evaluate(expression, _tags(candidate, None)):
+            return [Target(candidate.installation_id, view)]
+        return []
+    return [
+        Target(candidate.installation_id, view, name)
+        for name in sorted(view.get("templates", {}))
+        if expression is None or evaluate(expression, _tags(candidate, name))
+    ]

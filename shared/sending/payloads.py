@@ -1,0 +1,177 @@
+"""The :class:`PushMessage` each device gets for a send: native pass-through or rendered template.
+
+A message that cannot be built for one device (a template that does not compile, a render over
+the PNS's size limit, an expiry that is not a date) is a :class:`RenderFailure` value, never an
+exception, so one bad device does not fail its batch; :meth:`RenderFailure.to_outcome` records it
+like a PNS rejection.
+
+Template rendering follows NH: one message per matching template; bodies are JSON for APNs, FCM
+and ADM, XML for WNS (text for ``wns/raw``), and for Web Push JSON when the body is a JSON
+object, else text (NH does not define browser templates; a service worker may take any text).
+Header values and the APNs ``expiry`` are themselves template expressions, rendered as text.
+Properties: the notification's properties are merged *over* the device's push variables, so a
+variable is a per-device default the sender may override (NH does not document the precedence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.errors import BadRequestError
+from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage, WebPushKeys
+from shared.sending._headers import parse_date
+from shared.sending.formats import WNS_RAW, delivery_platform, oversize_reason, pass_through
+from shared.sending.request import SendRequest
+from shared.templates import Properties, TemplateFormat, compile_template
+
+_JSON_PLATFORMS = frozenset({Platform.APNS, Platform.FCMV1, Platform.ADM})
+_BREAKS = frozenset("\r\n\x00")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTemplate:
+    body: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    expiry: str | None = None  # APNs: a W3C date, or an expression that renders to one
+
+
+@dataclass(frozen=True)
+class Device:
+    """What a send needs to know about one installation (the tag index's delivery view)."""
+
+    installation_id: str
+    platform: Platform
+    handle: str
+    web_push_keys: WebPushKeys | None = None
+    templates: Mapping[str, DeviceTemplate] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderFailure:
+    """Why no message could be built for a device (or one of its templates)."""
+
+    handle: str
+    reason: str
+    template: str | None = None
+
+    def to_outcome(self) -> Outcome:
+        return Outcome(OutcomeKind.PAYLOAD_REJECTED, self.handle, None, self.reason)
+
+
+RenderResult = PushMessage | RenderFailure
+
+
+def device_from_view(installation_id: str, view: Mapping[str, Any]) -> Device | None:
+    """A :class:`Device` from ``shared.registry.view.delivery_view``'s dict; None when Herald
+    has no sender for its platform (baidu, xiaomi)."""
+    platform = delivery_platform(str(view["platform"]))
+    if platform is None:
+        return None
+    channel = view["channel"]
+    keys = None
+    if isinstance(channel, Mapping):
+        keys = WebPushKeys(p256dh=channel["p256dh"], auth=channel["auth"])
+        channel = channel["endpoint"]
+    templates = {
+        name: DeviceTemplate(t["body"], dict(t.get("headers") or {}), t.get("expiry"))
+        for name, t in (view.get("templates") or {}).items()
+    }
+    return Device(
+        installation_id=installation_id,
+        platform=platform,
+        handle=str(channel),
+        web_push_keys=keys,
+        templates=templates,
+        variables=view.get("variables") or {},
+    )
+
+
+def messages_for(
+    request: SendRequest,
+    device: Device,
+    *,
+    template_matches: Callable[[str], bool] | None = None,
+) -> list[RenderResult]:
+    """Every message a device gets: the native payload once (if the send's format reaches
+    its platform), or one rendered message per template that ``template_matches`` accepts
+    (None: all of them, as for a broadcast)."""
+    if device.platform not in request.platforms:
+        return []
+    if not request.is_template:
+        return [_native(request, device.platform, device.handle, device.web_push_keys)]
+    return list(render_templates(request, device, template_matches or _every_template))
+
+
+def direct_messages(request: SendRequest) -> list[RenderResult]:
+    """One message per device handle of a direct or batch direct send (always native)."""
+    (platform,) = request.platforms
+    return [_native(request, platform, d.handle, d.web_push_keys) for d in request.devices]
+
+
+def render_templates(
+    request: SendRequest, device: Device, matches: Callable[[str], bool]
+) -> Iterator[RenderResult]:
+    """One result per matching template of the device, in template-name order."""
+    properties = request.template_properties
+    if device.variables:  # later names win, whatever their case: the notification's
+        properties = Properties({**device.variables, **(request.properties or {})})
+    for name in sorted(device.templates):
+        if matches(name):
+            yield _render(device, name, device.templates[name], properties)
+
+
+def _every_template(name: str) -> bool:
+    return True
+
+
+def _native(
+    request: SendRequest, platform: Platform, handle: str, keys: WebPushKeys | None
+) -> RenderResult:
+    too_big = oversize_reason(platform, request.payload, request.headers)
+    if too_big is not None:
+        return RenderFailure(handle, too_big)
+    return PushMessage(handle, request.payload, request.headers, keys)
+
+
+def _render(
+    device: Device, name: str, template: DeviceTemplate, properties: Properties
+) -> RenderResult:
+    try:
+        headers = pass_through(device.platform, _render_headers(template.headers, properties))
+        if device.platform is Platform.APNS and template.expiry is not None:
+            expiry = _render_text(template.expiry, properties).strip()
+            if expiry:
+                moment = parse_date(expiry, "expiry")
+                headers["apns-expiration"] = str(max(0, int(moment.timestamp())))
+        body_format = _body_format(device.platform, template.body, headers)
+        payload = compile_template(template.body, body_format).render(properties).encode()
+    except BadRequestError as exc:
+        return RenderFailure(device.handle, f"Template '{name}': {exc.detail}", name)
+    too_big = oversize_reason(device.platform, payload, headers)
+    if too_big is not None:
+        return RenderFailure(device.handle, f"Template '{name}': {too_big}", name)
+    return PushMessage(device.handle, payload, headers, device.web_push_keys)
+
+
+def _render_headers(headers: Mapping[str, str], properties: Properties) -> dict[str, str]:
+    rendered = {name: _render_text(value, properties) for name, value in headers.items()}
+    for name, value in rendered.items():
+        if _BREAKS.intersection(value):  # a property must not inject a header line
+            raise BadRequestError(f"the header {name} renders with a line break")
+    return rendered
+
+
+def _render_text(text: str, properties: Properties) -> str:
+    return compile_template(text, TemplateFormat.TEXT).render(properties)
+
+
+def _body_format(platform: Platform, body: str, headers: Mapping[str, str]) -> TemplateFormat:
+    if platform in _JSON_PLATFORMS:
+        return TemplateFormat.JSON
+    if platform is Platform.WNS:
+        raw = headers.get("x-wns-type", "").lower() == WNS_RAW
+        return TemplateFormat.TEXT if raw else TemplateFormat.XML
+    return TemplateFormat.JSON if body.lstrip().startswith("{") else TemplateFormat.TEXT

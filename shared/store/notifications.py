@@ -1,0 +1,272 @@
+"""A notification's partition: its request and state (``meta``), and one row per step of work.
+
+PartitionKey ``{hub}~{notification id}``. A step (one page of one shard, one direct chunk, one
+retry batch) is *claimed* by inserting its row with the queue message id, and *finished* by
+rewriting it with its counts and failures. A second copy of the same step (another message
+id) finds the claim and stands down; the same message redelivered carries on. Telemetry is one
+partition query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import UpdateMode
+
+from shared.errors import NotFoundError, PayloadTooLargeError
+from shared.store.tables import NOTIFICATIONS, SCHEDULED, Tables
+
+META = "meta"
+MAX_FAILURES_BYTES = 60 * 1024
+_PART_BYTES = 64 * 1024  # a binary property's limit
+_MAX_PARTS = 14  # an entity holds 1 MiB in all
+
+
+class NotificationState(StrEnum):
+    SCHEDULED = "Scheduled"
+    ENQUEUED = "Enqueued"
+    PROCESSING = "Processing"
+    CANCELLED = "Cancelled"
+
+
+@dataclass(frozen=True)
+class NotificationMeta:
+    hub: str
+    notification_id: str
+    request: bytes  # the stored send request (JSON)
+    state: NotificationState
+    enqueued_at: datetime
+    expires_at: datetime
+    chains: int = 0  # how many step chains the send runs (shards, or direct chunks)
+    started_at: datetime | None = None
+    scheduled_for: datetime | None = None
+
+
+@dataclass
+class StepResult:
+    """What one step did. ``counts`` is platform -> outcome -> number of deliveries."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    retries: int = 0  # retry batches this step spawned
+    last: bool = False  # this step ends its chain
+    next_cursor: str | None = None
+
+    def count(self, platform: str, outcome: str, number: int = 1) -> None:
+        per_platform = self.counts.setdefault(platform, {})
+        per_platform[outcome] = per_platform.get(outcome, 0) + number
+
+
+@dataclass(frozen=True)
+class StepRow:
+    key: str
+    message_id: str
+    done: bool
+    result: StepResult
+    finished_at: datetime | None = None
+
+
+def _partition(hub: str, notification_id: str) -> str:
+    return f"{hub}~{notification_id}"
+
+
+def _failures_bytes(failures: Sequence[Mapping[str, str]]) -> tuple[bytes, int]:
+    """As many failures as fit one property; and how many did not."""
+    kept: list[Mapping[str, str]] = []
+    size = 2
+    for failure in failures:
+        encoded = len(json.dumps(failure)) + 1
+        if size + encoded > MAX_FAILURES_BYTES:
+            break
+        kept.append(failure)
+        size += encoded
+    return json.dumps(kept, separators=(",", ":")).encode(), len(failures) - len(kept)
+
+
+def _step_row(entity: Mapping[str, Any]) -> StepRow:
+    result = StepResult(
+        counts=json.loads(entity.get("Counts", "{}")),
+        failures=json.loads(bytes(entity.get("Failures", b"[]"))),
+        retries=int(entity.get("Retries", 0)),
+        last=bool(entity.get("Last", False)),
+        next_cursor=entity.get("NextCursor"),
+    )
+    done = bool(entity.get("Done"))
+    metadata = getattr(entity, "metadata", {})
+    return StepRow(
+        str(entity["RowKey"]),
+        str(entity.get("MessageId", "")),
+        done,
+        result,
+        metadata.get("timestamp") if done else None,
+    )
+
+
+def _meta(hub: str, notification_id: str, entity: Mapping[str, Any]) -> NotificationMeta:
+    return NotificationMeta(
+        hub=hub,
+        notification_id=notification_id,
+        request=b"".join(
+            bytes(entity[f"Request{n}"]) for n in range(_MAX_PARTS) if f"Request{n}" in entity
+        ),
+        state=NotificationState(entity["State"]),
+        enqueued_at=entity["EnqueuedAt"],
+        expires_at=entity["ExpiresAt"],
+        chains=int(entity.get("Chains", 0)),
+        started_at=entity.get("StartedAt"),
+        scheduled_for=entity.get("ScheduledFor"),
+    )
+
+
+@dataclass(frozen=True)
+class NotificationRows:
+    meta: NotificationMeta
+    steps: Sequence[StepRow]
+    dropped_failures: int
+
+
+class NotificationStore:
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    async def create(self, meta: NotificationMeta) -> None:
+        table = await self._tables.get(NOTIFICATIONS)
+        parts = [
+            meta.request[i : i + _PART_BYTES] for i in range(0, len(meta.request), _PART_BYTES)
+        ]
+        if len(parts) > _MAX_PARTS:
+            raise PayloadTooLargeError("The notification and its devices exceed 896 KB.")
+        entity: dict[str, Any] = {
+            "PartitionKey": _partition(meta.hub, meta.notification_id),
+            "RowKey": META,
+            **{f"Request{n}": part for n, part in enumerate(parts)},
+            "State": meta.state.value,
+            "EnqueuedAt": meta.enqueued_at,
+            "ExpiresAt": meta.expires_at,
+            "Chains": meta.chains,
+        }
+        if meta.scheduled_for is not None:
+            entity["ScheduledFor"] = meta.scheduled_for
+        await table.create_entity(entity)
+
+    async def get_meta(self, hub: str, notification_id: str) -> NotificationMeta:
+        table = await self._tables.get(NOTIFICATIONS)
+        try:
+            entity = await table.get_entity(_partition(hub, notification_id), META)
+        except ResourceNotFoundError:
+            raise NotFoundError(f"The notification {notification_id!r} does not exist.") from None
+        return _meta(hub, notification_id, entity)
+
+    async def update_meta(self, hub: str, notification_id: str, **fields: Any) -> None:
+        """Merge ``fields`` (State, Chains, StartedAt, ...) into the meta row."""
+        table = await self._tables.get(NOTIFICATIONS)
+        entity = {"PartitionKey": _partition(hub, notification_id), "RowKey": META, **fields}
+        await table.update_entity(entity, mode=UpdateMode.MERGE)
+
+    async def claim_step(
+        self, hub: str, notification_id: str, key: str, message_id: str
+    ) -> StepRow | None:
+        """Claim ``key`` for ``message_id``; the row if it was already claimed (or done)."""
+        table = await self._tables.get(NOTIFICATIONS)
+        partition = _partition(hub, notification_id)
+        try:
+            await table.create_entity(
+                {"PartitionKey": partition, "RowKey": key, "MessageId": message_id, "Done": False}
+            )
+        except ResourceExistsError:
+            return _step_row(await table.get_entity(partition, key))
+        return None
+
+    async def finish_step(
+        self, hub: str, notification_id: str, key: str, message_id: str, result: StepResult
+    ) -> None:
+        table = await self._tables.get(NOTIFICATIONS)
+        failures, untold = _failures_bytes(result.failures)
+        entity: dict[str, Any] = {
+            "PartitionKey": _partition(hub, notification_id),
+            "RowKey": key,
+            "MessageId": message_id,
+            "Done": True,
+            "Counts": json.dumps(result.counts, separators=(",", ":")),
+            "Failures": failures,
+            "UntoldFailures": untold,
+            "Retries": result.retries,
+            "Last": result.last,
+        }
+        if result.next_cursor is not None:
+            entity["NextCursor"] = result.next_cursor
+        await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    async def read_all(self, hub: str, notification_id: str) -> NotificationRows:
+        table = await self._tables.get(NOTIFICATIONS)
+        rows = table.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": _partition(hub, notification_id)}
+        )
+        meta: NotificationMeta | None = None
+        steps: list[StepRow] = []
+        untold = 0
+        async for entity in rows:
+            if entity["RowKey"] == META:
+                meta = _meta(hub, notification_id, entity)
+            else:
+                steps.append(_step_row(entity))
+                untold += int(entity.get("UntoldFailures", 0))
+        if meta is None:
+            raise NotFoundError(f"The notification {notification_id!r} does not exist.")
+        return NotificationRows(meta, steps, untold)
+
+
+@dataclass(frozen=True)
+class ParkedSend:
+    hub: str
+    notification_id: str
+    due: datetime
+    row_key: str
+
+
+class ScheduleStore:
+    """Sends due later than a queue message can wait (7 days), parked until the timer can
+    enqueue them. One partition, ordered by due time."""
+
+    _PARTITION = "scheduled"
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    async def park(self, hub: str, notification_id: str, due: datetime) -> None:
+        table = await self._tables.get(SCHEDULED)
+        await table.upsert_entity(
+            {
+                "PartitionKey": self._PARTITION,
+                "RowKey": f"{due.strftime('%Y%m%dT%H%M%S')}~{hub}~{notification_id}",
+                "Hub": hub,
+                "NotificationId": notification_id,
+                "Due": due,
+            }
+        )
+
+    async def due_before(self, moment: datetime, limit: int = 1000) -> list[ParkedSend]:
+        table = await self._tables.get(SCHEDULED)
+        rows = table.query_entities(
+            "PartitionKey eq @pk and RowKey lt @until",
+            parameters={"pk": self._PARTITION, "until": moment.strftime("%Y%m%dT%H%M%S~")},
+            results_per_page=limit,
+        )
+        found: list[ParkedSend] = []
+        async for row in rows:
+            found.append(
+                ParkedSend(row["Hub"], row["NotificationId"], row["Due"], str(row["RowKey"]))
+            )
+            if len(found) >= limit:
+                break
+        return found
+
+    async def release(self, parked: ParkedSend) -> None:
+        table = await self._tables.get(SCHEDULED)
+        await table.delete_entity(self._PARTITION, parked.row_key)
