@@ -7,7 +7,9 @@ and applies itself again, up to a few times, so concurrent PUTs and PATCHes all 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -27,7 +29,7 @@ from shared.registry.listing import list_installations
 from shared.store.installations import InstallationKey, LostRace, StoredInstallation
 
 MAX_BODY_BYTES = 64 * 1024
-_WRITE_ATTEMPTS = 5
+_WRITE_ATTEMPTS = 12
 _URL_PLATFORMS = {
     InstallationPlatform.WNS: Platform.WNS,
     InstallationPlatform.BROWSER: Platform.BROWSER,
@@ -53,6 +55,11 @@ def _check_channels(engine: Engine, installation: Installation) -> None:
         check_device_url(url, platform, allowed_test_hosts=engine.settings.pns_allowed_test_hosts)
 
 
+async def _back_off(attempt: int) -> None:
+    """Writers that keep colliding spread out, so each round one of them wins."""
+    await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+
+
 def _live(stored: StoredInstallation | None) -> Installation | None:
     return None if stored is None else stored.installation
 
@@ -62,7 +69,7 @@ async def _write(
 ) -> None:
     """Read, change, check and save; on a lost race read again and redo the change."""
     store = engine.installations
-    for _ in range(_WRITE_ATTEMPTS):
+    for attempt in range(_WRITE_ATTEMPTS):
         stored = await store.read(key, max_tags=hub.max_tags)
         new = change(stored).stamped(datetime.now(UTC))
         _check_channels(engine, new)
@@ -70,6 +77,7 @@ async def _write(
         try:
             await store.save(key, stored, new)
         except LostRace:
+            await _back_off(attempt)
             continue
         return
     raise ConflictError("The installation kept changing under this write; try again.")
@@ -120,7 +128,7 @@ async def _delete(
 ) -> HttpAnswer:
     caller = access.authenticate(request, hub, AccessRight.LISTEN)
     store = engine.installations
-    for _ in range(_WRITE_ATTEMPTS):
+    for attempt in range(_WRITE_ATTEMPTS):
         stored = await store.read(key, max_tags=hub.max_tags)
         if stored is None:
             return HttpAnswer(204)
@@ -129,6 +137,7 @@ async def _delete(
         try:
             await store.delete(key, stored)
         except LostRace:
+            await _back_off(attempt)
             continue
         return HttpAnswer(204)
     raise ConflictError("The installation kept changing under this delete; try again.")

@@ -112,6 +112,46 @@ def _stored(key: InstallationKey, entity: Mapping[str, Any], max_tags: int) -> S
     )
 
 
+def installation_row(
+    key: InstallationKey, new: Installation, version: int, view: EncodedView
+) -> dict[str, Any]:
+    """The installations-table row of ``new``, settled (no write pending)."""
+    index = index_of(new)
+    row: dict[str, Any] = {
+        "PartitionKey": key.partition,
+        "RowKey": key.installation_id,
+        "Doc": _json_bytes(new.to_wire(), "body"),
+        "Hash": new.content_hash,
+        "ViewDigest": view.digest,
+        "View": view.data,
+        "Version": version,
+        "Index": _json_bytes(index, "tag index"),
+        "Platform": new.platform.value,
+        "Deleted": False,
+        "Pending": False,
+        "PendingDeletes": "[]",
+    }
+    optional = {
+        "UserId": new.user_id,
+        "LastUpdate": new.last_update,
+        "ExpiresAt": new.expiration_time,
+    }
+    row.update({k: v for k, v in optional.items() if v is not None})
+    return row
+
+
+def index_row(
+    key: InstallationKey, tag: str, scopes: tuple[str, ...], view: bytes, version: int
+) -> dict[str, Any]:
+    return {
+        "PartitionKey": tag_partition(key.hub, tag, key.shard),
+        "RowKey": key.installation_id,
+        "View": view,
+        "Scopes": json.dumps(scopes),
+        "Version": version,
+    }
+
+
 class InstallationStore:
     def __init__(
         self,
@@ -135,32 +175,6 @@ class InstallationStore:
             return None
         return _stored(key, entity, max_tags)
 
-    def _row(
-        self, key: InstallationKey, new: Installation, version: int, view: EncodedView
-    ) -> dict[str, Any]:
-        index = index_of(new)
-        row: dict[str, Any] = {
-            "PartitionKey": key.partition,
-            "RowKey": key.installation_id,
-            "Doc": _json_bytes(new.to_wire(), "body"),
-            "Hash": new.content_hash,
-            "ViewDigest": view.digest,
-            "View": view.data,
-            "Version": version,
-            "Index": _json_bytes(index, "tag index"),
-            "Platform": new.platform.value,
-            "Deleted": False,
-            "Pending": False,
-            "PendingDeletes": "[]",
-        }
-        optional = {
-            "UserId": new.user_id,
-            "LastUpdate": new.last_update,
-            "ExpiresAt": new.expiration_time,
-        }
-        row.update({k: v for k, v in optional.items() if v is not None})
-        return row
-
     async def save(
         self, key: InstallationKey, expected: StoredInstallation | None, new: Installation
     ) -> SaveResult:
@@ -176,7 +190,7 @@ class InstallationStore:
         upserts = {t: s for t, s in index.items() if rewrite or old_index.get(t) != s}
         known = set(old_index) | (expected.pending_deletes if expected else frozenset())
         deletes = known - set(index)
-        row = self._row(key, new, version, view)
+        row = installation_row(key, new, version, view)
         if upserts or deletes:
             row.update(Pending=True, PendingDeletes=json.dumps(sorted(deletes)))
             row["PendingSince"] = datetime.now(UTC)
@@ -251,14 +265,7 @@ class InstallationStore:
             async with self._writes:
                 self._step(f"index:{tag}")
                 await index.upsert_entity(
-                    {
-                        "PartitionKey": tag_partition(key.hub, tag, key.shard),
-                        "RowKey": key.installation_id,
-                        "View": view,
-                        "Scopes": json.dumps(scopes),
-                        "Version": version,
-                    },
-                    mode=UpdateMode.REPLACE,
+                    index_row(key, tag, scopes, view, version), mode=UpdateMode.REPLACE
                 )
 
         async def delete(tag: str) -> None:
