@@ -14,7 +14,7 @@ import azure.functions as func
 
 from shared.errors import HeraldError
 from shared.http import HttpAnswer, HttpRequestData
-from shared.nh_wire import error_answer
+from shared.nh_wire import error_answer, tracking_headers, tracking_id_for
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,21 @@ async def serve(req: func.HttpRequest, handler: Handler) -> func.HttpResponse:
 async def serve_enqueuing(
     req: func.HttpRequest, out: func.Out[list[str]] | None, handler: EnqueuingHandler
 ) -> func.HttpResponse:
-    """As :func:`serve`; the messages go to ``out`` only when the answer is a success."""
+    """As :func:`serve`; the messages go to ``out`` only when the answer is a success.
+
+    Every answer carries NH's ``TrackingId`` (the client's own, when it sent a sane one).
+    """
+    data = request_data(req)
+    tracking = tracking_id_for(data.headers)
     messages: list[str] = []
     try:
-        answer, messages = await handler(request_data(req))
+        answer, messages = await handler(data)
     except HeraldError as error:
-        answer = error_answer(error)
+        answer = error_answer(error, tracking_id=tracking)
     except Exception:
         log.exception("Unhandled error serving %s %s", req.method, req.url)
-        answer = error_answer(HeraldError("The server hit an internal error"))
+        answer = error_answer(HeraldError("The server hit an internal error"), tracking_id=tracking)
     if out is not None and messages and answer.status < 300:
         out.set(messages)
-    return func.HttpResponse(answer.body, status_code=answer.status, headers=dict(answer.headers))
+    headers = {**tracking_headers(tracking), **answer.headers}
+    return func.HttpResponse(answer.body, status_code=answer.status, headers=headers)

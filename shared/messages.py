@@ -21,7 +21,6 @@ from shared.fanout.walk import Audience, walk_step
 from shared.fanout.worker import installation_platforms
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
-from shared.nh_wire import tracking_headers, tracking_id_for
 from shared.registry import access
 from shared.sending.formats import delivery_platform
 from shared.sending.outcomes import NhOutcome, nh_outcome
@@ -70,13 +69,8 @@ def _meta(hub: Hub, send: SendRequest, now: datetime, ttl: float) -> Notificatio
     )
 
 
-def _created(request: HttpRequestData, location: str) -> HttpAnswer:
-    tracking = tracking_id_for(request.headers)
-    return HttpAnswer(
-        201,
-        b"",
-        {"Location": location, "Content-Type": XML_CONTENT_TYPE, **tracking_headers(tracking)},
-    )
+def _created(location: str) -> HttpAnswer:
+    return HttpAnswer(201, b"", {"Location": location, "Content-Type": XML_CONTENT_TYPE})
 
 
 async def handle_messages(request: HttpRequestData) -> tuple[HttpAnswer, list[str]]:
@@ -98,7 +92,7 @@ async def handle_messages(request: HttpRequestData) -> tuple[HttpAnswer, list[st
     location = (
         f"{_base_url(request)}/{hub.name}/messages/{meta.notification_id}?api-version={API_VERSION}"
     )
-    return _created(request, location), [encode(Plan(hub.name, meta.notification_id))]
+    return _created(location), [encode(Plan(hub.name, meta.notification_id))]
 
 
 async def handle_scheduled(request: HttpRequestData) -> HttpAnswer:
@@ -123,7 +117,7 @@ async def handle_scheduled(request: HttpRequestData) -> HttpAnswer:
         f"{_base_url(request)}/{hub.name}/schedulednotifications/{meta.notification_id}"
         f"?api-version={API_VERSION}"
     )
-    return _created(request, location)
+    return _created(location)
 
 
 async def schedule_plan(engine: Engine, meta: NotificationMeta, now: datetime) -> bool:

@@ -98,6 +98,8 @@ def _decode(token: str, issuer: UserTokenIssuer) -> dict[str, Any]:
     except jwt.PyJWTError as error:
         reason = next(text for kind, text in _JWT_ERRORS if isinstance(error, kind))
         raise UnauthorizedError(f"UserToken: {reason}.") from error
+    except UnicodeError as error:  # a header that was not text: the client's token, not our key
+        raise UnauthorizedError("UserToken: the token is not a well-formed JWT.") from error
     except ValueError as error:  # cryptography rejecting a malformed PEM
         raise ConfigurationError(
             f"The hub's user-token key is not a valid {issuer.algorithm.value} key."

@@ -29,6 +29,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_DATE_LENGTH = 64
 # Any instant in the last second of year 9999 is .NET's DateTime.MaxValue: "never".
 _NEVER_FROM = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+# Earlier dates are surely mistakes, and Table storage cannot hold dates before 1601.
+_EARLIEST_EXPIRATION = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def installation_error(detail: str) -> BadRequestError:
@@ -147,6 +149,8 @@ def parse_datetime(value: object, field: str) -> datetime | None:
 def parse_expiration(value: object, field: str = "expirationTime") -> datetime | None:
     """Like :func:`parse_datetime`, but .NET's max date (and null) both mean "never" (None)."""
     parsed = parse_datetime(value, field)
+    if parsed is not None and parsed < _EARLIEST_EXPIRATION:
+        raise installation_error(f"{field} must not be before 1970.")
     return None if parsed is None or parsed >= _NEVER_FROM else parsed
 
 

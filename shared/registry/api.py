@@ -45,6 +45,8 @@ def _json_body(request: HttpRequestData) -> object:
         return json.loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BadRequestError(f"The request body is not valid JSON: {error}.") from None
+    except RecursionError:
+        raise BadRequestError("The request body is nested too deeply.") from None
 
 
 def _check_channels(engine: Engine, installation: Installation) -> None:
