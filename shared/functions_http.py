@@ -54,6 +54,8 @@ async def serve_enqueuing(
     try:
         answer, messages = await handler(data)
     except HeraldError as error:
+        if error.status >= 500:
+            log.error("Serving %s %s failed: %s", req.method, req.url, error.detail)
         answer = error_answer(error, tracking_id=tracking)
     except Exception:
         log.exception("Unhandled error serving %s %s", req.method, req.url)

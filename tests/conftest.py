@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from emulator.azurite import Azurite
-from support.processes import REPO
+from support.processes import REPO, HostProcess, running_host
+from support.stack import app_env
 
 
 @pytest.fixture(scope="module")
@@ -18,3 +19,10 @@ async def azurite() -> AsyncIterator[str]:
         yield server.connection_string
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def app(azurite: str) -> Iterator[HostProcess]:
+    """The Herald app in an emulator process against this module's Azurite."""
+    with running_host(REPO, app_env(azurite)) as host:
+        yield host

@@ -1,20 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from shared.engine import Engine
-from support.processes import REPO, HostProcess, running_host
-from support.stack import NhCaller, app_env, create_hub, engine_for
-
-
-@pytest.fixture(scope="module")
-def app(azurite: str) -> Iterator[HostProcess]:
-    """The Herald app in an emulator process against this module's Azurite."""
-    with running_host(REPO, app_env(azurite)) as host:
-        yield host
+from support.processes import HostProcess
+from support.stack import NhCaller, create_hub, engine_for
 
 
 @pytest.fixture
