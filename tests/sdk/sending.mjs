@@ -1,0 +1,87 @@
+// Drives Herald's send API with the official NH JS SDK, unmodified.
+//
+//   node tests/sdk/sending.mjs <connection string> <hub name> <base URL> <scenario JSON>
+//
+// The scenario names the device handles to use: {"apple": [token...], "tag": "..."}.
+// As in installations.mjs, the Endpoint becomes the http base URL and a pipeline policy
+// allows http. Prints one JSON object: for each step, {ok: true, value} or {ok: false, error}.
+
+import {
+  cancelScheduledNotification,
+  createClientContext,
+  getNotificationOutcomeDetails,
+  scheduleNotification,
+  sendNotification,
+} from "@azure/notification-hubs/api";
+import { createAppleNotification } from "@azure/notification-hubs/models";
+
+const [connectionString, hubName, baseUrl, scenarioText] = process.argv.slice(2);
+const scenario = JSON.parse(scenarioText);
+
+const allowHttp = {
+  name: "heraldAllowHttp",
+  sendRequest(request, next) {
+    request.allowInsecureConnection = true;
+    return next(request);
+  },
+};
+const options = { additionalPolicies: [{ position: "perCall", policy: allowHttp }] };
+const endpoint = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
+const context = createClientContext(
+  connectionString.replace(/Endpoint=[^;]*/, () => `Endpoint=${endpoint}`),
+  hubName,
+  options,
+);
+
+async function step(call) {
+  try {
+    return { ok: true, value: (await call()) ?? null };
+  } catch (error) {
+    return { ok: false, error: { statusCode: error.statusCode, message: String(error.message) } };
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function outcome(notificationId) {
+  // The SDK's own polling loop: wait until the send is no longer in flight.
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const details = await getNotificationOutcomeDetails(context, notificationId);
+    if (!["Enqueued", "Processing"].includes(details.state)) return details;
+    await sleep(200);
+  }
+  throw new Error("the send did not finish");
+}
+
+const alert = (text) => createAppleNotification({ body: JSON.stringify({ aps: { alert: text } }) });
+const results = {};
+
+results.tagged = await step(async () => {
+  const sent = await sendNotification(context, alert("tagged"), { tagExpression: scenario.tag });
+  return { sent, details: await outcome(sent.notificationId) };
+});
+results.broadcast = await step(async () => {
+  const sent = await sendNotification(context, alert("everyone"), {});
+  return { sent, details: await outcome(sent.notificationId) };
+});
+results.direct = await step(async () => {
+  const sent = await sendNotification(context, alert("direct"), { deviceHandle: scenario.apple[0] });
+  return { sent, details: await outcome(sent.notificationId) };
+});
+results.batch = await step(async () => {
+  const sent = await sendNotification(context, alert("batch"), { deviceHandle: scenario.apple });
+  return { sent, details: await outcome(sent.notificationId) };
+});
+results.test = await step(() =>
+  sendNotification(context, alert("test"), { tagExpression: scenario.tag, enableTestSend: true }),
+);
+results.scheduled = await step(async () => {
+  const later = new Date(Date.now() + 3600 * 1000);
+  const scheduled = await scheduleNotification(context, later, alert("later"), {
+    tagExpression: scenario.tag,
+  });
+  const cancelled = await cancelScheduledNotification(context, scheduled.notificationId);
+  return { scheduled, cancelled };
+});
+
+console.log(JSON.stringify(results));

@@ -1,0 +1,74 @@
+"""The official NH JS SDK sends through Herald: tag expression, broadcast, direct, batch
+direct, test send, schedule and cancel, and per-message telemetry; counted at the APNs
+simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from asyncio.subprocess import PIPE
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sending.conftest import Stack, app, sims, stack  # noqa: F401 (the full-stack fixtures)
+
+from support.processes import REPO
+
+SCRIPT = Path(__file__).with_name("sending.mjs")
+
+
+def _ok(results: dict[str, Any], step: str) -> Any:
+    result = results[step]
+    assert result["ok"], (step, result)
+    return result["value"]
+
+
+async def test_the_js_sdk_sends_and_reads_outcomes(stack: Stack) -> None:  # noqa: F811
+    async with stack.nh.client() as http:
+        devices = [await stack.device("apns") for _ in range(3)]
+        for number, device in enumerate(devices):
+            await stack.register(http, device, tags=["vip"] if number < 2 else ["basic"])
+    scenario = {"apple": [d.sim_key for d in devices], "tag": "vip && !basic"}
+    policy = stack.nh.hub.policies["DefaultFullSharedAccessSignature"]
+    connection = (
+        f"Endpoint=sb://unused/;SharedAccessKeyName={policy.name};"
+        f"SharedAccessKey={policy.primary_key}"
+    )
+    arguments = [connection, stack.nh.hub.name, stack.nh.base_url, json.dumps(scenario)]
+    # The simulators run on this test's event loop: wait for node without blocking it.
+    node = await asyncio.create_subprocess_exec(
+        "node", str(SCRIPT), *arguments, cwd=REPO, stdout=PIPE, stderr=PIPE
+    )
+    stdout, stderr = await asyncio.wait_for(node.communicate(), timeout=180)
+    assert node.returncode == 0, stderr.decode()
+    results = json.loads(stdout)
+
+    tagged = _ok(results, "tagged")
+    assert tagged["details"]["state"] == "Completed"
+    assert tagged["sent"]["notificationId"] == tagged["details"]["notificationId"]
+    assert tagged["details"]["apnsOutcomeCounts"] == [{"state": "Success", "count": 2}]
+    broadcast = _ok(results, "broadcast")
+    assert broadcast["details"]["apnsOutcomeCounts"] == [{"state": "Success", "count": 3}]
+    assert _ok(results, "direct")["details"]["state"] == "Completed"
+    assert _ok(results, "batch")["details"]["apnsOutcomeCounts"] == [
+        {"state": "Success", "count": 3}
+    ]
+    test = _ok(results, "test")
+    assert test["successCount"] == 2
+    assert {r["pnsHandle"] for r in test["results"]} == {d.sim_key for d in devices[:2]}
+    scheduled = _ok(results, "scheduled")
+    assert scheduled["scheduled"]["notificationId"]
+
+    received = Counter()
+    for record in await stack.sims.control.records("apns"):
+        received[(record["handle"], json.loads(record["payload"])["aps"]["alert"])] += 1
+    expected = Counter()
+    for number, device in enumerate(devices):
+        for text in ("everyone", "batch"):
+            expected[(device.sim_key, text)] += 1
+        if number < 2:
+            expected[(device.sim_key, "tagged")] += 1
+            expected[(device.sim_key, "test")] += 1
+    expected[(devices[0].sim_key, "direct")] += 1
+    assert received == expected  # nothing lost, nothing doubled; "later" was cancelled
