@@ -34,7 +34,7 @@ SETTINGS_FILE = REPO / "local.settings.json"
 _FIRST_DEVICE = {
     "installationId": "my-phone",
     "platform": "apns",
-    "pushChannel": "00fe",
+    "pushChannel": "00fe" * 16,  # an APNs device token: 32 bytes in hex
     "tags": ["news"],
 }
 EXAMPLE_SETTINGS = REPO / "local.settings.example.json"
@@ -181,14 +181,17 @@ class Stack:
             "The NH SDKs speak https: point them at the connection strings above and trust the",
             f"development CA (for Node: NODE_EXTRA_CA_CERTS={ca_file}).",
             "",
-            "Try it: register a device, then read it back.",
+            "Try it: register a device, send it a notification, and see it arrive.",
             f"  TOKEN=$(.venv/bin/python -m shared.admin sas-token {hub.name} "
             f"--policy {FULL_POLICY} --uri {ready['url']}/)",
             f"  curl -X PUT '{ready['url']}/{hub.name}/installations/my-phone?api-version=2020-06' "
             "-H \"Authorization: $TOKEN\" -H 'Content-Type: application/json' "
             f"-d '{json.dumps(_FIRST_DEVICE, separators=(',', ':'))}'",
-            f"  curl '{ready['url']}/{hub.name}/installations/my-phone?api-version=2020-06' "
-            '-H "Authorization: $TOKEN"',
+            f"  curl -i -X POST '{ready['url']}/{hub.name}/messages?api-version=2020-06' "
+            "-H \"Authorization: $TOKEN\" -H 'ServiceBusNotification-Format: apple' "
+            "-H 'ServiceBusNotification-Tags: news' -H 'Content-Type: application/json' "
+            """-d '{"aps":{"alert":"Hello from Herald"}}'""",
+            f"  curl '{endpoints['control']}/records?platform=apns'",
             "",
             "Stop with Ctrl-C.",
         ]

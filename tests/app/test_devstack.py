@@ -3,7 +3,9 @@ work over https with the development CA, as an NH SDK would use them."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import signal
 import ssl
 import subprocess
@@ -16,6 +18,19 @@ import httpx
 from emulator.azurite import free_port
 from shared.auth.sas import generate_sas_token, parse_connection_string
 from support.processes import REPO
+
+HANDLE = "ab" * 32
+
+
+async def _delivered(control: str, handle: str) -> bool:
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(base_url=control) as http:
+        while time.monotonic() < deadline:
+            records = (await http.get("/records", params={"platform": "apns"})).json()
+            if any(r["handle"] == handle for r in records["records"]):
+                return True
+            await asyncio.sleep(0.2)
+    return False
 
 
 def _wait_for_lines(log: Path, process: subprocess.Popen[bytes], prefix: str) -> dict[str, str]:
@@ -55,15 +70,28 @@ async def test_the_local_stack_serves_the_demo_hub_over_https(tmp_path: Path) ->
         ca = ssl.create_default_context(cafile=tmp_path / "runtime" / "tls" / "ca.pem")
         async with httpx.AsyncClient(base_url=root, verify=ca) as http:
             health = await http.get("health")
+            device = {"installationId": "first", "platform": "apns", "pushChannel": HANDLE}
             put = await http.put(
-                "demo/installations/first",
-                json={"installationId": "first", "platform": "fcmv1", "pushChannel": "tok"},
-                headers={"Authorization": token},
+                "demo/installations/first", json=device, headers={"Authorization": token}
             )
             got = await http.get("demo/installations/first", headers={"Authorization": token})
+            sent = await http.post(
+                "demo/messages",
+                content=b'{"aps":{"alert":"hi"}}',
+                headers={
+                    "Authorization": token,
+                    "ServiceBusNotification-Format": "apple",
+                    "Content-Type": "application/json",
+                },
+            )
         assert health.json()["storage"]["reachable"] is True
         assert put.status_code == 200
-        assert got.json()["platform"] == "fcmv1"
+        assert got.json()["platform"] == "apns"
+        assert sent.status_code == 201
+        # The demo hub's credentials point at the simulators, which record the delivery.
+        control = re.search(r"records at (\S+)/records", log.read_text())
+        assert control is not None
+        assert await _delivered(control[1], HANDLE)
     finally:
         os.kill(stack.pid, signal.SIGTERM)
         stack.wait(timeout=60)
