@@ -1,0 +1,83 @@
+"""Settings: identity-based storage, connection strings, and one clear error per bad setting."""
+
+from __future__ import annotations
+
+import pytest
+from azure.identity.aio import DefaultAzureCredential
+
+from shared.config import Settings, StorageSettings
+from shared.errors import ConfigurationError
+from shared.hubs.secrets import new_secret_key
+from shared.store.clients import StorageClients
+
+
+def test_an_account_name_means_its_endpoints_and_the_managed_identity() -> None:
+    storage = StorageSettings.from_env(
+        {"AzureWebJobsStorage__accountName": "heraldprod", "AzureWebJobsStorage__clientId": "c1"}
+    )
+    assert storage.connection_string is None
+    assert storage.table_endpoint == "https://heraldprod.table.core.windows.net"
+    assert storage.queue_endpoint == "https://heraldprod.queue.core.windows.net"
+    assert storage.managed_identity_client_id == "c1"
+
+
+def test_service_uris_override_the_account_defaults() -> None:
+    storage = StorageSettings.from_env(
+        {
+            "AzureWebJobsStorage__tableServiceUri": "https://t.example/",
+            "AzureWebJobsStorage__queueServiceUri": "https://q.example",
+        }
+    )
+    assert (storage.table_endpoint, storage.queue_endpoint) == (
+        "https://t.example",
+        "https://q.example",
+    )
+
+
+def test_a_connection_string_wins_and_is_not_shown() -> None:
+    storage = StorageSettings.from_env(
+        {
+            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+            "AzureWebJobsStorage__accountName": "x",
+        }
+    )
+    assert storage.connection_string == "UseDevelopmentStorage=true"
+    assert "UseDevelopmentStorage" not in repr(storage)
+
+
+def test_no_storage_setting_names_what_to_set() -> None:
+    with pytest.raises(ConfigurationError, match="AzureWebJobsStorage__accountName"):
+        StorageSettings.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HERALD_SECRET_KEY", "too-short"),
+        ("HERALD_PENDING_GRACE_SECONDS", "soon"),
+        ("HERALD_NOTIFICATION_TTL_SECONDS", "-1"),
+    ],
+)
+def test_a_bad_setting_is_named(name: str, value: str) -> None:
+    env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", name: value}
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env(env)
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    key = new_secret_key()
+    settings = Settings.from_env(
+        {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "HERALD_SECRET_KEY": key}
+    )
+    assert key not in repr(settings)
+
+
+async def test_identity_clients_use_the_default_credential_without_connecting() -> None:
+    storage = StorageSettings.from_env({"AzureWebJobsStorage__accountName": "heraldprod"})
+    clients = StorageClients.build(storage)
+    try:
+        assert isinstance(clients.credential, DefaultAzureCredential)
+        assert clients.tables.url.startswith("https://heraldprod.table.core.windows.net")
+        assert clients.queues.url.startswith("https://heraldprod.queue.core.windows.net")
+    finally:
+        await clients.aclose()
