@@ -70,6 +70,12 @@ class Settings:
     pns_allowed_test_hosts: tuple[str, ...] = ()
     # An extra CA bundle every PNS sender trusts besides the system roots (for simulators).
     pns_ca_file: str | None = None
+    # The feedback processor's bounds per run: dead-handle reports applied, and pages of the
+    # sweep for installations past their expirationTime (each up to 1,000 rows).
+    feedback_reports_per_run: int = 5000
+    expiry_pages_per_run: int = 10
+    # Delete an installation this long after its channel was marked expired; None: never.
+    expired_channel_delete_seconds: float | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +88,13 @@ class Settings:
             notification_ttl_seconds=_seconds(env, "HERALD_NOTIFICATION_TTL_SECONDS", 1800.0),
             pns_allowed_test_hosts=_split_list(env.get("HERALD_PNS_ALLOWED_TEST_HOSTS", "")),
             pns_ca_file=env.get("HERALD_PNS_CA_FILE", "").strip() or None,
+            feedback_reports_per_run=_count(env, "HERALD_FEEDBACK_REPORTS_PER_RUN", 5000),
+            expiry_pages_per_run=_count(env, "HERALD_EXPIRY_PAGES_PER_RUN", 10),
+            expired_channel_delete_seconds=(
+                _seconds(env, "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", 0.0)
+                if env.get("HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", "").strip()
+                else None
+            ),
         )
 
 
@@ -96,6 +109,15 @@ def _seconds(env: Mapping[str, str], setting: str, default: float) -> float:
     if value < 0:
         raise ConfigurationError(f"{setting} must be a number of seconds, 0 or more.")
     return value
+
+
+def _count(env: Mapping[str, str], setting: str, default: int) -> int:
+    text = env.get(setting, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise ConfigurationError(f"{setting} must be a whole number, 1 or more.")
+    return int(text)
 
 
 def _secret_key(env: Mapping[str, str], setting: str) -> bytes | None:

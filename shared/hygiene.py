@@ -1,44 +1,94 @@
 """The feedback processor's timer run: keep the registry clean.
 
-For now: finish registry writes whose writer died (rows still ``Pending`` after the grace
-period), so a crashed PUT neither loses its device nor leaves stale tag-index rows.
+Each run, bounded and resumable (a run that dies leaves the rest to the next):
+
+1. finish registry writes whose writer died (rows still ``Pending`` after the grace period);
+2. apply the push services' dead-handle reports: expire or replace the handles;
+3. delete installations whose channel stayed expired past the optional grace period;
+4. remove installations past their ``expirationTime``, with their tag-index rows;
+5. release scheduled sends that came within a queue message's reach.
+
+The counts go to the log, per hub and in total, and into each hub's hygiene summary, which
+``GET /{hub}/feedback`` answers beside the pruning history.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from shared.engine import Engine, get_engine
 from shared.errors import NotFoundError
+from shared.feedback.expiry import delete_after_grace, remove_expired
+from shared.feedback.registry import Tally
+from shared.feedback.reports import apply_reports
 from shared.messages import QUEUE_DELAY_LIMIT, schedule_plan
+from shared.store.feedback import Action
+from shared.store.hygiene import HygieneStore
 from shared.store.notifications import NotificationState
 
 log = logging.getLogger(__name__)
+
+
+WRITES_FINISHED = "writesFinished"
 
 
 @dataclass(frozen=True)
 class HygieneReport:
     finished_writes: int
     released_schedules: int
+    expired_handles: int = 0
+    replaced_handles: int = 0
+    removed_installations: int = 0  # past their expirationTime
+    deleted_installations: int = 0  # channel expired for longer than the grace period
+    unmatched_reports: int = 0  # the handle had already left the registry
 
 
 async def run_hygiene() -> HygieneReport:
     engine = get_engine()
+    now = datetime.now(UTC)
+    tally = Tally()
     grace = timedelta(seconds=engine.settings.pending_grace_seconds)
-    finished = 0
     async for key in engine.installations.finish_pending(older_than=grace):
-        finished += 1
+        tally.add(key.hub, WRITES_FINISHED)
         log.info("Finished an interrupted write of %s/%s", key.hub, key.installation_id)
+    await apply_reports(engine, tally, now)
+    await delete_after_grace(engine, tally, now)
+    await remove_expired(engine, tally, now)
     released = await _release_due_schedules(engine)
-    report = HygieneReport(finished_writes=finished, released_schedules=released)
+    report = HygieneReport(
+        finished_writes=tally.total(WRITES_FINISHED),
+        released_schedules=released,
+        expired_handles=tally.total(Action.EXPIRED),
+        replaced_handles=tally.total(Action.REPLACED),
+        removed_installations=tally.total(Action.REMOVED),
+        deleted_installations=tally.total(Action.DELETED),
+        unmatched_reports=tally.total(Action.UNMATCHED),
+    )
+    await _summarise(engine, tally, now)
     log.info(
-        "Registry hygiene: %d interrupted writes finished, %d scheduled sends released",
-        finished,
+        "Registry hygiene: %d handles expired, %d handles replaced, %d expired installations "
+        "removed, %d expired channels deleted, %d reports unmatched, %d interrupted writes "
+        "finished, %d scheduled sends released",
+        report.expired_handles,
+        report.replaced_handles,
+        report.removed_installations,
+        report.deleted_installations,
+        report.unmatched_reports,
+        report.finished_writes,
         released,
     )
     return report
+
+
+async def _summarise(engine: Engine, tally: Tally, now: datetime) -> None:
+    """Each hub the run touched: one log line, and its counts added to its summary."""
+    hygiene = HygieneStore(engine.tables)
+    for hub, counts in tally.by_hub().items():
+        log.info("Registry hygiene of hub %s: %s", hub, json.dumps(counts, sort_keys=True))
+        await hygiene.add_to_summary(hub, counts, tally.report_days.get(hub, set()), now)
 
 
 async def _release_due_schedules(engine: Engine) -> int:

@@ -49,10 +49,11 @@ def decode_position(token: str) -> ScanPosition:
     return ScanPosition(shard, continuation)
 
 
-def _top(text: str | None) -> int:
+def parse_top(text: str | None) -> int:
+    """The ``top`` query parameter of a paged listing (ASCII digits only: int() takes more)."""
     if text is None:
         return DEFAULT_TOP
-    if not text.isdigit() or not 1 <= int(text) <= MAX_TOP:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_TOP:
         raise BadRequestError(f"top must be a whole number from 1 to {MAX_TOP}.")
     return int(text)
 
@@ -81,7 +82,7 @@ async def list_installations(engine: Engine, hub: Hub, request: HttpRequestData)
         hub.shard_count,
         position,
         _filters(request),
-        top=_top(request.query.get("top")),
+        top=parse_top(request.query.get("top")),
         max_tags=hub.max_tags,
     )
     next_token = None if following is None else encode_position(following)

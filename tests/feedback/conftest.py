@@ -1,0 +1,90 @@
+"""The whole local stack for the feedback processor: Azurite, the PNS simulators, the host, and
+a hub whose credentials point at the simulators; plus running the timer on demand."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sending.conftest import Stack
+
+from devstack.simulated import app_settings, hub_credentials
+from emulator.pns import RunningSimulators, running_simulators
+from shared.engine import Engine
+from support.processes import REPO, HostProcess, running_host
+from support.stack import NhCaller, app_env, create_hub, engine_for
+
+# Long enough for a test to see a channel marked expired before the timer deletes it.
+DELETE_AFTER_SECONDS = 3
+
+
+@pytest.fixture(scope="module")
+async def sims() -> AsyncIterator[RunningSimulators]:
+    async with running_simulators() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app(azurite: str, sims: RunningSimulators) -> Iterator[HostProcess]:
+    settings = app_settings(sims.endpoints.to_json())
+    env = app_env(
+        azurite, **settings, HERALD_EXPIRED_CHANNEL_DELETE_SECONDS=str(DELETE_AFTER_SECONDS)
+    )
+    with running_host(REPO, env) as host:
+        yield host
+
+
+@pytest.fixture
+async def stack(app: HostProcess, azurite: str, sims: RunningSimulators) -> Stack:
+    await sims.control.reset()
+    credentials = hub_credentials(sims.endpoints.to_json(), sims.state_dir)
+    hub = await create_hub(azurite, f"fb{uuid.uuid4().hex[:10]}", credentials=credentials)
+    return Stack(sims, NhCaller(app.url, hub))
+
+
+@pytest.fixture
+async def engine(azurite: str) -> AsyncIterator[Engine]:
+    """Herald's own storage layer, to look at what storage holds."""
+    built = engine_for(azurite)
+    yield built
+    await built.aclose()
+
+
+async def run_timer(app: HostProcess) -> None:
+    """One run of the feedback processor, through the host's admin endpoint; 202 once done."""
+    async with httpx.AsyncClient(base_url=app.url, timeout=120) as http:
+        response = await http.post(
+            "/admin/functions/feedback_processor",
+            json={"input": ""},
+            headers={"x-functions-key": app.master_key},
+        )
+    assert response.status_code == 202
+
+
+async def get_installation(stack: Stack, http: httpx.AsyncClient, installation_id: str) -> Any:
+    """The installation's GET body, or None when it is gone."""
+    response = await http.get(f"/installations/{installation_id}", headers=stack.nh.headers())
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def feedback_page(stack: Stack, http: httpx.AsyncClient, **params: str) -> httpx.Response:
+    return await http.get("/feedback", params=params, headers=stack.nh.headers())
+
+
+async def all_feedback(stack: Stack, http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    params: dict[str, str] = {}
+    while True:
+        response = await feedback_page(stack, http, **params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        entries += body["feedback"]
+        if body["continuationToken"] is None:
+            return entries
+        params = {"continuationToken": body["continuationToken"]}

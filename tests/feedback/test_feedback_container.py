@@ -1,0 +1,80 @@
+"""NH's GET /{hub}/feedbackcontainer, read the way NH users read it: with a Blob client."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import httpx
+from azure.core.exceptions import HttpResponseError
+from azure.storage.blob.aio import ContainerClient
+from sending.conftest import Stack
+
+from support.processes import HostProcess
+
+from .conftest import run_timer
+
+ENTRY = "application/xml;type=entry;charset=utf-8"  # what the NH JS SDK sends
+NS = "{http://schemas.microsoft.com/netservices/2010/10/servicebus/connect}"
+
+
+async def _container_url(stack: Stack) -> str:
+    async with stack.nh.client() as http:
+        response = await http.get(
+            "/feedbackcontainer",
+            headers=stack.nh.headers(
+                **{"Content-Type": "application/xml;type=entry;charset=utf-8"}
+            ),
+        )
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+async def _read_all(url: str) -> dict[str, bytes]:
+    async with ContainerClient.from_container_url(url) as container:
+        names = [blob.name async for blob in container.list_blobs()]
+        return {name: await (await container.download_blob(name)).readall() for name in names}
+
+
+async def test_a_blob_client_reads_the_day_s_feedback(stack: Stack, app: HostProcess) -> None:
+    async with stack.nh.client() as http:
+        device = await stack.device("apns")
+        await stack.register(http, device)
+        await stack.sims.control.mark_handle("apns", device.sim_key, "dead")
+        notification = await stack.send(http, '{"aps":{"alert":"hi"}}', "apple")
+        await stack.finished(http, notification)
+    await run_timer(app)
+
+    blobs = await _read_all(await _container_url(stack))
+
+    assert list(blobs) == [datetime.now(UTC).strftime("%m%d%Y")]
+    (line,) = blobs.popitem()[1].decode().splitlines()
+    record = ET.fromstring(line)
+    assert record.tag == f"{NS}PnsFeedback"
+    assert record.findtext(f"{NS}NotificationSystemError") == "ExpiredChannel"
+    assert record.findtext(f"{NS}Platform") == "apns"
+    assert record.findtext(f"{NS}PnsHandle") == device.sim_key
+    assert record.findtext(f"{NS}InstallationId") == device.installation_id
+    assert record.findtext(f"{NS}NotificationId") == notification
+    assert record.findtext(f"{NS}FeedbackTime")
+
+
+async def test_the_container_url_is_signed_and_needs_manage(stack: Stack, app: HostProcess) -> None:
+    url = await _container_url(stack)
+    scheme, netloc, path, query, _ = urlsplit(url)
+    params = {k: v[0] for k, v in parse_qs(query).items()}
+    forged = urlunsplit((scheme, netloc, path, urlencode({**params, "sig": "AAAA"}), ""))
+    async with ContainerClient.from_container_url(forged) as container:
+        try:
+            _ = [blob async for blob in container.list_blobs()]
+            refused = 0
+        except HttpResponseError as error:
+            refused = error.status_code or 0
+    assert refused == 403
+    async with stack.nh.client() as http:
+        listen = await http.get("/feedbackcontainer", headers=stack.nh.as_listen().headers())
+        anonymous = await http.get("/feedbackcontainer")
+    assert listen.status_code == 403
+    assert anonymous.status_code == 401
+    assert httpx.URL(url).path == f"/{stack.nh.hub.name}/feedbackcontainer"
