@@ -3,19 +3,18 @@ a hub whose credentials point at the simulators; plus running the timer on deman
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from sending.conftest import Stack
+from sending.conftest import Stack, new_stack
 
-from devstack.simulated import app_settings, hub_credentials
+from devstack.simulated import app_settings
 from emulator.pns import RunningSimulators, running_simulators
 from shared.engine import Engine
 from support.processes import REPO, HostProcess, running_host
-from support.stack import NhCaller, app_env, create_hub, engine_for
+from support.stack import app_env, engine_for
 
 # Long enough for a test to see a channel marked expired before the timer deletes it.
 DELETE_AFTER_SECONDS = 3
@@ -39,10 +38,7 @@ def app(azurite: str, sims: RunningSimulators) -> Iterator[HostProcess]:
 
 @pytest.fixture
 async def stack(app: HostProcess, azurite: str, sims: RunningSimulators) -> Stack:
-    await sims.control.reset()
-    credentials = hub_credentials(sims.endpoints.to_json(), sims.state_dir)
-    hub = await create_hub(azurite, f"fb{uuid.uuid4().hex[:10]}", credentials=credentials)
-    return Stack(sims, NhCaller(app.url, hub))
+    return await new_stack(app, azurite, sims, "fb")
 
 
 @pytest.fixture

@@ -143,12 +143,17 @@ def outcome_counts(details: ET.Element) -> dict[str, dict[str, int]]:
     return found
 
 
-@pytest.fixture
-async def stack(app: HostProcess, azurite: str, sims: RunningSimulators) -> Stack:
+async def new_stack(app: HostProcess, azurite: str, sims: RunningSimulators, prefix: str) -> Stack:
+    """Clean simulator records and a fresh hub whose credentials point at the simulators."""
     await sims.control.reset()
     credentials = hub_credentials(sims.endpoints.to_json(), sims.state_dir)
-    hub = await create_hub(azurite, f"send{uuid.uuid4().hex[:10]}", credentials=credentials)
+    hub = await create_hub(azurite, f"{prefix}{uuid.uuid4().hex[:10]}", credentials=credentials)
     return Stack(sims, NhCaller(app.url, hub))
+
+
+@pytest.fixture
+async def stack(app: HostProcess, azurite: str, sims: RunningSimulators) -> Stack:
+    return await new_stack(app, azurite, sims, "send")
 
 
 __all__ = ["NS", "Platform", "Stack", "outcome_counts"]
