@@ -10,6 +10,7 @@ import asyncio
 import weakref
 from dataclasses import dataclass
 
+from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient
 
 from shared.config import Settings, get_settings
@@ -59,7 +60,13 @@ class Engine:
         )
 
     def queue(self, name: str) -> QueueClient:
-        return self.storage.queues.get_queue_client(name)
+        """A queue the Functions host reads: messages base64-encoded, as its trigger expects.
+        (``get_queue_client`` does not pass on the service client's encode policy.)"""
+        return self.storage.queues.get_queue_client(
+            name,
+            message_encode_policy=TextBase64EncodePolicy(),
+            message_decode_policy=TextBase64DecodePolicy(),
+        )
 
     async def aclose(self) -> None:
         await self.senders.aclose()

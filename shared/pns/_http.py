@@ -29,7 +29,7 @@ def make_client(options: PnsOptions) -> httpx.AsyncClient:
         follow_redirects=False,
         trust_env=False,
         timeout=httpx.Timeout(options.request_timeout, connect=options.connect_timeout),
-        limits=httpx.Limits(max_connections=100, keepalive_expiry=60.0),
+        limits=httpx.Limits(max_connections=options.http1_connections, keepalive_expiry=60.0),
     )
 
 
@@ -133,7 +133,7 @@ class HttpSender:
 
     def __init__(self, options: PnsOptions) -> None:
         self._options = options
-        self._limit = asyncio.Semaphore(options.max_in_flight)
+        self._limit = asyncio.Semaphore(options.http1_connections)
         self._client: httpx.AsyncClient | None = None
 
     @property

@@ -8,7 +8,6 @@ from typing import Any
 
 from azure.data.tables.aio import TableServiceClient
 from azure.identity.aio import DefaultAzureCredential
-from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueServiceClient
 
 from shared.config import StorageSettings
@@ -27,13 +26,7 @@ class StorageClients:
 
     @classmethod
     def build(cls, storage: StorageSettings, **client_options: Any) -> StorageClients:
-        # Messages are base64 on the wire, as the Functions host reads and writes them.
-        queue_options = {
-            "api_version": QUEUE_API_VERSION,
-            "message_encode_policy": TextBase64EncodePolicy(),
-            "message_decode_policy": TextBase64DecodePolicy(),
-            **client_options,
-        }
+        queue_options = {"api_version": QUEUE_API_VERSION, **client_options}
         if storage.connection_string is not None:
             return cls(
                 tables=TableServiceClient.from_connection_string(

@@ -83,3 +83,21 @@ async def test_a_native_send_reaches_only_its_platform_and_a_broadcast_reaches_a
         details = await stack.finished(http, broadcast)
     # No installation has a template, so a template broadcast reaches nobody.
     assert details.findtext(f"{NS}State") == "NoTargetFound"
+
+
+async def test_throttled_deliveries_are_retried_until_each_device_has_it_once(
+    stack: Stack,
+) -> None:
+    async with stack.nh.client() as http:
+        devices = [await stack.device("fcmv1") for _ in range(5)]
+        for device in devices:
+            await stack.register(http, device, tags=["retry"])
+        await stack.sims.control.set_faults(
+            "fcm", first_n=1, first_n_kind="throttle", retry_after=1
+        )
+        notification = await stack.send(
+            http, '{"message":{"notification":{"title":"again"}}}', "fcmv1", "retry"
+        )
+        details = await stack.finished(http, notification)
+    assert await stack.counts("fcmv1") == {d.sim_key: 1 for d in devices}
+    assert outcome_counts(details)["FcmV1"] == {"Success": 5}
