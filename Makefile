@@ -53,8 +53,13 @@ infra:
 test: install $(RUNTIME_VENV)/.installed lint infra
 	$(VENV)/bin/pytest
 
+# h2load (Debian's nghttp2-client) measures the simulators' own ceiling beside our senders.
 bench: install
-	@echo "No benchmarks yet."
+	command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
+	$(PY) bench/tags_templates.py
+	$(PY) bench/registry.py
+	$(PY) bench/pns_senders.py
+	$(PY) bench/sending.py
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) .venv-infra node_modules .azurite .mypy_cache .ruff_cache .pytest_cache

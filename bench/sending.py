@@ -1,0 +1,409 @@
+"""Sending benchmark: one tag send to many devices through the whole local stack.
+
+    .venv/bin/python bench/sending.py [--devices 100000] [--small 10000 20000] [--direct-sends 50]
+
+Azurite, the PNS simulators (``python -m emulator.pns``) and the Functions host each run as
+their own process, stopped by PID; this process seeds the devices, sends, and watches. It prints:
+
+1. End-to-end deliveries/s of one tag send reaching ``--devices`` APNs installations, from the
+   POST to the simulator's record of the last delivery, beside a baseline measured in the same
+   run: the same APNs sender pushing the same handles from this process, no storage, no queues.
+2. Storage requests per 1,000 devices sent, by kind, counted exactly inside the host process
+   at the Azure SDK's HTTP transport (Herald's own clients and the host's queue polling alike).
+3. The host's peak RSS (VmHWM) after a send to each of the ``--small`` sizes and after the one
+   to ``--devices``, each in a fresh host.
+4. The median POST-to-delivery latency of ``--direct-sends`` direct sends, one at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from devstack.simulated import app_settings, hub_credentials  # noqa: E402
+from emulator.azurite import Azurite  # noqa: E402
+from emulator.pns.client import ControlClient  # noqa: E402
+from shared.hubs.model import Hub  # noqa: E402
+from shared.model.installation import parse_installation  # noqa: E402
+from shared.pns.base import OutcomeKind, Platform, PushMessage  # noqa: E402
+from shared.pns.options import PnsOptions  # noqa: E402
+from shared.pns.registry import build_sender  # noqa: E402
+from shared.store.seeding import seed_installations  # noqa: E402
+from support.processes import HostProcess, running_host  # noqa: E402
+from support.stack import NhCaller, app_env, create_hub, engine_for  # noqa: E402
+
+PAYLOAD = b'{"aps":{"alert":"Hello from the sending benchmark"}}'
+TAG = "everyone"
+BATCH = 1000  # the baseline's batch: one page of a walk
+# Two loops share the batches, so the sender never drains between them (a send keeps pages of
+# 16 shards in flight at once).
+BASELINE_LOOPS = 2
+COUNTS_ENV = "HERALD_BENCH_STORAGE_COUNTS"
+SEND_TIMEOUT = 900.0  # seconds any one send may take before the bench gives up
+SIM_POLL = 2.0  # seconds between polls of the simulator's counts while a send runs
+
+
+# --- inside the host process: count storage requests ---------------------------------------
+def _kind(method: str, url: str) -> str:
+    path = urlsplit(url).path
+    if "/messages" in path:  # a queue's messages
+        query = urlsplit(url).query
+        return {
+            "POST": "queue put",
+            "GET": "queue peek" if "peekonly" in query else "queue get",
+            "DELETE": "queue delete",
+            "PUT": "queue update",
+        }.get(method, "queue other")
+    if path.rstrip("/").endswith("$batch"):
+        return "table batch"
+    if method == "GET":
+        return "table query"
+    return "table write" if "Tables" not in path else "table admin"
+
+
+def install_storage_counter() -> None:
+    """Count every Azure SDK request this process makes, by kind, and write the counts to the
+    file named by ``HERALD_BENCH_STORAGE_COUNTS`` twice a second. Loaded into the host by the
+    ``sitecustomize`` that :func:`_counting_env` writes; diagnostic only."""
+    from azure.core.pipeline.transport import AioHttpTransport
+
+    path = Path(os.environ[COUNTS_ENV])
+    counts: Counter[str] = Counter()
+    original = AioHttpTransport.send
+
+    async def counted(self: AioHttpTransport, request: Any, **kwargs: Any) -> Any:
+        counts[_kind(request.method, request.url)] += 1
+        return await original(self, request, **kwargs)
+
+    def dump() -> None:
+        while True:
+            snapshot = json.dumps(dict(counts.copy()))
+            path.with_suffix(".tmp").write_text(snapshot)
+            path.with_suffix(".tmp").replace(path)
+            time.sleep(0.5)
+
+    AioHttpTransport.send = counted
+    threading.Thread(target=dump, daemon=True, name="storage-counter").start()
+
+
+def _counting_env(workdir: Path) -> dict[str, str]:
+    """Env for a host that loads :func:`install_storage_counter` at start-up."""
+    (workdir / "sitecustomize.py").write_text("import sending\nsending.install_storage_counter()\n")
+    search = [str(workdir), str(Path(__file__).parent), str(REPO), str(REPO / "tests")]
+    return {"PYTHONPATH": os.pathsep.join(search), COUNTS_ENV: str(workdir / "counts.json")}
+
+
+def _read_counts(host_env: Mapping[str, str]) -> Counter[str]:
+    path = Path(host_env[COUNTS_ENV])
+    return Counter(json.loads(path.read_text())) if path.exists() else Counter()
+
+
+# --- the processes ------------------------------------------------------------------------
+@contextmanager
+def _simulators(state_dir: Path) -> Iterator[dict[str, str]]:
+    """``python -m emulator.pns`` as its own process; yields its endpoints."""
+    command = [sys.executable, "-m", "emulator.pns", "--state-dir", str(state_dir)]
+    process = subprocess.Popen(
+        [*command, "--log-level", "WARNING"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    timer = threading.Timer(60, process.kill)
+    try:
+        assert process.stdout is not None
+        timer.start()
+        line = process.stdout.readline()
+        timer.cancel()
+        if not line:
+            raise SystemExit("the PNS simulators did not start")
+        yield json.loads(line)
+    finally:
+        timer.cancel()
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc")
+
+
+# --- seeding and sending --------------------------------------------------------------------
+def _token(n: int) -> str:
+    return f"{n:064x}"
+
+
+async def _seeded_hub(
+    storage: str, name: str, devices: int, endpoints: Mapping[str, str], state_dir: Path
+) -> Hub:
+    credentials = hub_credentials(endpoints, state_dir)
+    hub = await create_hub(storage, name, credentials=credentials)
+    installations = [
+        parse_installation(
+            {
+                "installationId": f"d{n:07d}",
+                "platform": "apns",
+                "pushChannel": _token(n),
+                "tags": [TAG],
+            },
+            max_tags=hub.max_expression_tags,
+        )
+        for n in range(devices)
+    ]
+    engine = engine_for(storage)
+    try:
+        started = time.perf_counter()
+        await seed_installations(engine.tables, name, hub.shard_count, installations)
+        elapsed = time.perf_counter() - started
+    finally:
+        await engine.aclose()
+    print(f"  seeded {devices:,} installations into {name} in {elapsed:.0f} s", flush=True)
+    return hub
+
+
+@asynccontextmanager
+async def _nh(url: str, hub: Hub) -> AsyncIterator[tuple[NhCaller, httpx.AsyncClient]]:
+    caller = NhCaller(url, hub)
+    async with caller.client() as http:
+        http.timeout = httpx.Timeout(60.0)
+        yield caller, http
+
+
+async def _post(
+    caller: NhCaller, http: httpx.AsyncClient, query: dict[str, str], **headers: str
+) -> None:
+    response = await http.post(
+        "/messages/",
+        params={"api-version": "2020-06", **query},
+        content=PAYLOAD,
+        headers=caller.headers(**{"Content-Type": "application/json", **headers}),
+    )
+    if response.status_code != 201:
+        raise SystemExit(f"the send was refused: {response.status_code} {response.text}")
+
+
+async def _last_delivery(control: ControlClient, expected: int) -> float:
+    """Wait until the APNs simulator has ``expected`` deliveries; the time of the last one."""
+    deadline = time.monotonic() + SEND_TIMEOUT
+    while sum((await control.counts("apns")).values()) < expected:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the send did not reach {expected:,} devices in time")
+        await asyncio.sleep(SIM_POLL)
+    records = await control.records("apns")
+    return max(float(record["time"]) for record in records)
+
+
+async def _tag_send(
+    host: HostProcess, hub: Hub, control: ControlClient, devices: int
+) -> tuple[float, float]:
+    """One send to every device of ``hub``: (its start, its last delivery), wall clock."""
+    await control.reset_records()
+    async with _nh(host.url, hub) as (caller, http):
+        started = time.time()
+        await _post(
+            caller,
+            http,
+            {},
+            **{
+                "ServiceBusNotification-Format": "apple",
+                "ServiceBusNotification-Tags": TAG,
+            },
+        )
+    return started, await _last_delivery(control, devices)
+
+
+async def _baseline(endpoints: Mapping[str, str], state_dir: Path, devices: int) -> float:
+    """Deliveries/s of the APNs sender alone, from this process, over the same handles."""
+    settings = app_settings(endpoints)
+    options = PnsOptions(
+        ca_file=settings["HERALD_PNS_CA_FILE"],
+        allowed_test_hosts=tuple(settings["HERALD_PNS_ALLOWED_TEST_HOSTS"].split(",")),
+    )
+    credentials = hub_credentials(endpoints, state_dir)[Platform.APNS]
+    sender = build_sender(Platform.APNS, credentials, options)
+    messages = [PushMessage(_token(n), PAYLOAD) for n in range(devices)]
+    try:
+        await sender.send(messages[:BATCH])  # connect and sign before the clock starts
+        batches = iter(range(0, devices, BATCH))
+
+        async def loop() -> None:
+            for start in batches:
+                outcomes = await sender.send(messages[start : start + BATCH])
+                if any(o.kind is not OutcomeKind.DELIVERED for o in outcomes):
+                    raise SystemExit("the baseline sender failed to deliver")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(BASELINE_LOOPS)))
+        return devices / (time.perf_counter() - started)
+    finally:
+        await sender.aclose()
+
+
+async def _direct_latencies(
+    host: HostProcess, hub: Hub, control: ControlClient, sends: int
+) -> list[float]:
+    await control.reset_records()
+    latencies = []
+    async with _nh(host.url, hub) as (caller, http):
+        for n in range(sends):
+            handle = f"d1ec7{n:059x}"  # no seeded device has it
+            started = time.time()
+            await _post(
+                caller,
+                http,
+                {"direct": "true"},
+                **{
+                    "ServiceBusNotification-Format": "apple",
+                    "ServiceBusNotification-DeviceHandle": handle,
+                },
+            )
+            deadline = time.monotonic() + 60
+            while not (found := await control.records("apns", handle)):
+                if time.monotonic() > deadline:
+                    raise SystemExit("a direct send was not delivered within 60 s")
+                await asyncio.sleep(0.01)
+            latencies.append(float(found[0]["time"]) - started)
+    return latencies
+
+
+# --- the run ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SendFigures:
+    rate: float  # deliveries/s, POST to the last delivery
+    seconds: float
+    requests: Counter[str]  # storage requests by kind
+    host_cpu: float  # seconds the host used from the POST to 3 s after the last delivery
+    peak_rss: float  # MiB
+
+
+async def _send_in_fresh_host(
+    env: Mapping[str, str], hub: Hub, control: ControlClient, devices: int
+) -> SendFigures:
+    with running_host(REPO, env) as host:
+        await asyncio.sleep(3)  # let the listeners settle into their idle polling
+        before, cpu = _read_counts(env), _cpu_seconds(host.pid)
+        started, last = await _tag_send(host, hub, control, devices)
+        await asyncio.sleep(3)  # the last steps' rows are written after their deliveries
+        requests = _read_counts(env) - before
+        cpu = _cpu_seconds(host.pid) - cpu
+        rss = _peak_rss_mib(host.pid)
+    return SendFigures(devices / (last - started), last - started, requests, cpu, rss)
+
+
+async def _bench(args: argparse.Namespace, storage: str, workdir: Path) -> None:
+    state_dir = workdir / "pns"
+    with _simulators(state_dir) as endpoints:
+        control = ControlClient(endpoints["control"])
+        try:
+            print("Seeding (bulk, 100-row transactions):", flush=True)
+            smalls = [
+                await _seeded_hub(storage, f"benchsmall{size}", size, endpoints, state_dir)
+                for size in args.small
+            ]
+            big = await _seeded_hub(storage, "benchbig", args.devices, endpoints, state_dir)
+            env = {**app_env(storage, **app_settings(endpoints)), **_counting_env(workdir)}
+            rss = {}
+            for size, hub in zip(args.small, smalls, strict=True):
+                print(f"Tag send to {size:,} devices in a fresh host ...", flush=True)
+                rss[size] = (await _send_in_fresh_host(env, hub, control, size)).peak_rss
+            print(f"Tag send to {args.devices:,} devices in a fresh host ...", flush=True)
+            send = await _send_in_fresh_host(env, big, control, args.devices)
+            rss[args.devices] = send.peak_rss
+            await control.reset_records()
+            print("Baseline: the APNs sender alone, from this process ...", flush=True)
+            cpu = resource.getrusage(resource.RUSAGE_SELF)
+            baseline = await _baseline(endpoints, state_dir, args.devices)
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            baseline_cpu = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+            with running_host(REPO, env) as host:
+                await _direct_latencies(host, big, control, 5)  # connect and warm up
+                latencies = await _direct_latencies(host, big, control, args.direct_sends)
+        finally:
+            await control.aclose()
+    _report(args, send, (baseline, baseline_cpu), rss, latencies)
+
+
+def _report(
+    args: argparse.Namespace,
+    send: SendFigures,
+    baseline: tuple[float, float],
+    rss: dict[int, float],
+    latencies: list[float],
+) -> None:
+    per_thousand = 1000 / args.devices
+    rate, cpu = baseline
+    print(f"\nOne tag send to {args.devices:,} APNs devices:")
+    print(
+        f"  APNs sender alone (baseline)   {rate:8.0f} deliveries/s, "
+        f"{cpu * 1000 * per_thousand:4.0f} ms CPU per 1,000 (this process)"
+    )
+    print(
+        f"  end to end (POST to last)      {send.rate:8.0f} deliveries/s, "
+        f"{send.host_cpu * 1000 * per_thousand:4.0f} ms CPU per 1,000 (the host), "
+        f"{send.rate / rate:.0%} of the baseline, {send.seconds:.1f} s"
+    )
+    requests = send.requests
+    total = sum(requests.values())
+    print(f"\nStorage requests per 1,000 devices sent: {total * per_thousand:.2f}")
+    for kind, number in sorted(requests.items()):
+        print(f"  {kind:14} {number * per_thousand:6.2f}  ({number:,} in all)")
+    print(f"\nHost peak RSS (VmHWM), fresh host per send; change to {args.devices:,} devices:")
+    for size, peak in sorted(rss.items()):
+        growth = rss[args.devices] / peak - 1
+        print(f"  {size:>7,} devices  {peak:6.0f} MiB  ({growth:+.0%})")
+    ms = sorted(latency * 1000 for latency in latencies)
+    print(f"\nDirect send, POST to delivery at the simulator, {len(ms)} sends one at a time:")
+    print(f"  median {statistics.median(ms):.0f} ms, min {ms[0]:.0f} ms, max {ms[-1]:.0f} ms")
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--small", type=int, nargs="+", default=[10_000, 20_000])
+    parser.add_argument("--direct-sends", type=int, default=50)
+    return parser.parse_args()
+
+
+async def main() -> None:
+    args = _arguments()
+    azurite = await Azurite.start(REPO)
+    try:
+        with tempfile.TemporaryDirectory(prefix="herald-bench-") as workdir:
+            await _bench(args, azurite.connection_string, Path(workdir))
+    finally:
+        azurite.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
