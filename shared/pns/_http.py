@@ -7,6 +7,7 @@ into :class:`TokenError` (with the outcome every message of the batch gets) for 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
@@ -20,6 +21,11 @@ from shared.pns.options import PnsOptions
 _T = TypeVar("_T")
 # Refresh a cached access token this long before it expires (at most a tenth of its lifetime).
 _REFRESH_MARGIN = 300.0
+
+
+# httpx logs every request at INFO: one trace per delivery on Azure. Requests that fail are
+# reported through their outcomes instead.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def make_client(options: PnsOptions) -> httpx.AsyncClient:
