@@ -34,8 +34,3 @@ class HttpAnswer:
         body = json.dumps(value, separators=(",", ":")).encode()
         content = {"Content-Type": "application/json; charset=utf-8"}
         return cls(status, body, {**content, **(headers or {})})
-
-
-def not_implemented(feature: str) -> HttpAnswer:
-    """The answer of a route whose capability has not landed yet."""
-    return HttpAnswer.json({"error": f"{feature} is not available in this version"}, status=501)
