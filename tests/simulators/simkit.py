@@ -105,3 +105,20 @@ async def h2_exchange(
     finally:
         writer.close()
     return events
+
+
+async def live_token(sims: RunningSimulators) -> str:
+    """A WNS access token from the simulator's Package SID flow, its answer checked."""
+    creds = sims.credentials
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": creds.wns_package_sid,
+        "client_secret": creds.wns_client_secret,
+        "scope": "notify.windows.com",
+    }
+    async with h1_client(sims) as client:
+        response = await client.post(sims.endpoints.wns_token_uri, data=form)
+    body = response.json()
+    assert (response.status_code, body["token_type"], body["expires_in"]) == (200, "bearer", 86400)
+    token: str = body["access_token"]
+    return token

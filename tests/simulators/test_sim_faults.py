@@ -15,6 +15,7 @@ from simulators.simkit import (
     h1_client,
     h2_client,
     h2_exchange,
+    live_token,
 )
 
 from emulator.pns import ControlError, RunningSimulators
@@ -82,7 +83,7 @@ async def test_throttling_carries_retry_after(sims: RunningSimulators) -> None:
         {"reason": "MaxRateExceeded"},
         "7",
     )
-    wns = await _wns_send(sims, await _wns_token(sims), secrets.token_urlsafe(24))
+    wns = await _wns_send(sims, await live_token(sims), secrets.token_urlsafe(24))
     assert (wns.status_code, wns.headers["x-wns-status"]) == (406, "channelthrottled")
     assert wns.headers["x-wns-continue-after"] == "7"
 
@@ -170,24 +171,10 @@ async def test_dropped_connections(sims: RunningSimulators) -> None:
     url = f"{sims.endpoints.apns}/3/device/{device_token()}"
     events = await h2_exchange(sims, url, apns_headers(sims.credentials), PAYLOAD)
     assert not any(isinstance(e, ResponseReceived | ConnectionTerminated) for e in events)
-    token, channel = await _wns_token(sims), secrets.token_urlsafe(24)
+    token, channel = await live_token(sims), secrets.token_urlsafe(24)
     with pytest.raises(httpx.TransportError):
         await _wns_send(sims, token, channel)
     assert (await _wns_send(sims, token, channel)).status_code == 200
-
-
-async def _wns_token(sims: RunningSimulators) -> str:
-    creds = sims.credentials
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": creds.wns_package_sid,
-        "client_secret": creds.wns_client_secret,
-        "scope": "notify.windows.com",
-    }
-    async with h1_client(sims) as client:
-        response = await client.post(sims.endpoints.wns_token_uri, data=form)
-    token: str = response.json()["access_token"]
-    return token
 
 
 async def test_latency_still_answers(sims: RunningSimulators) -> None:

@@ -6,29 +6,13 @@ import secrets
 
 import httpx
 import pytest
-from simulators.simkit import h1_client
+from simulators.simkit import h1_client, live_token
 
 from emulator.pns import RunningSimulators
 
 TOAST = (
     b"<toast><visual><binding template='ToastGeneric'><text>Hi</text></binding></visual></toast>"
 )
-
-
-async def live_token(sims: RunningSimulators) -> str:
-    creds = sims.credentials
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": creds.wns_package_sid,
-        "client_secret": creds.wns_client_secret,
-        "scope": "notify.windows.com",
-    }
-    async with h1_client(sims) as client:
-        response = await client.post(sims.endpoints.wns_token_uri, data=form)
-    body = response.json()
-    assert (response.status_code, body["token_type"], body["expires_in"]) == (200, "bearer", 86400)
-    token: str = body["access_token"]
-    return token
 
 
 async def _post(
