@@ -1,0 +1,57 @@
+"""When the pool writes: a large batch reaches the socket in slices while it is still being
+encoded, so the server starts work before the last request is built."""
+
+from __future__ import annotations
+
+import asyncio
+
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.events import RequestReceived
+from h2.settings import SettingCodes, Settings
+
+from shared.pns.http2 import H2Pool, _Connection, _Request
+from shared.pns.options import PnsOptions
+
+MAX_STREAMS = SettingCodes.MAX_CONCURRENT_STREAMS
+
+
+class RecordingTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+
+async def test_a_batch_is_written_in_slices_before_the_loop_turns() -> None:
+    pool = H2Pool("http://127.0.0.1:9", PnsOptions())
+    server = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+    server.local_settings = Settings(client=False, initial_values={MAX_STREAMS: 1000})
+    server.initiate_connection()
+    transport = RecordingTransport()
+    conn = _Connection(pool)
+    conn.connection_made(transport)
+    conn.data_received(server.data_to_send())  # the server's SETTINGS: streams allowed
+    server.receive_data(b"".join(transport.writes))  # the client's preface
+    transport.writes.clear()
+
+    for n in range(200):
+        headers = pool.request_headers(b"/3/device/%064x" % n)
+        conn.start(_Request(headers, b"{}", pool.loop.create_future(), deadline=1e9))
+
+    # No await yet: whatever the server holds now was written mid-batch.
+    events = server.receive_data(b"".join(transport.writes))
+    received = [e for e in events if isinstance(e, RequestReceived)]
+    assert len(transport.writes) == 3
+    assert len(received) == 192
+    await asyncio.sleep(0)  # the loop turn writes the rest
+    events = server.receive_data(b"".join(transport.writes[3:]))
+    assert len([e for e in events if isinstance(e, RequestReceived)]) == 8
