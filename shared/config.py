@@ -74,6 +74,10 @@ class Settings:
     # sweep for installations past their expirationTime (each up to 1,000 rows).
     feedback_reports_per_run: int = 5000
     expiry_pages_per_run: int = 10
+    # Pages of a send (up to 1,000 devices each) one process reads and delivers at once. Steps
+    # beyond it wait holding only their queue message, so a host's memory does not grow with
+    # the audience or with how many steps the queue trigger hands it.
+    pages_in_flight: int = 4
     # Delete an installation this long after its channel was marked expired; None: never.
     expired_channel_delete_seconds: float | None = None
 
@@ -90,6 +94,7 @@ class Settings:
             pns_ca_file=env.get("HERALD_PNS_CA_FILE", "").strip() or None,
             feedback_reports_per_run=_count(env, "HERALD_FEEDBACK_REPORTS_PER_RUN", 5000),
             expiry_pages_per_run=_count(env, "HERALD_EXPIRY_PAGES_PER_RUN", 10),
+            pages_in_flight=_count(env, "HERALD_PAGES_IN_FLIGHT", 4),
             expired_channel_delete_seconds=(
                 _seconds(env, "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", 0.0)
                 if env.get("HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", "").strip()

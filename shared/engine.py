@@ -38,6 +38,7 @@ class Engine:
     feedback: FeedbackStore
     index: IndexReader
     senders: SenderPool
+    page_slots: asyncio.Semaphore  # pages being read or delivered (settings.pages_in_flight)
 
     @classmethod
     def build(cls, settings: Settings, storage: StorageClients | None = None) -> Engine:
@@ -57,6 +58,7 @@ class Engine:
             feedback=FeedbackStore(tables),
             index=IndexReader(tables),
             senders=SenderPool(PnsOptions.from_settings(settings)),
+            page_slots=asyncio.Semaphore(settings.pages_in_flight),
         )
 
     def queue(self, name: str) -> QueueClient:

@@ -56,7 +56,6 @@ async def schedule_retries(
     parent: str,
     attempt: int,
     failed: Sequence[tuple[Target, Outcome]],
-    now: datetime,
 ) -> int:
     """Enqueue retry batches for ``failed``; answers how many were enqueued."""
     if not failed:
@@ -88,21 +87,22 @@ async def handle_retry(body: bytes, message_id: str) -> None:
     if earlier is not None and (earlier.done or earlier.message_id != message_id):
         return
     meta = await store.get_meta(retry.hub, retry.notification_id)
-    targets = [_target(item) for item in retry.targets]
-    now = datetime.now(UTC)
-    if now > meta.expires_at:
-        delivery = drop(targets, TTL_PASSED)
-    else:
-        hub = await engine.hubs.get_hub(retry.hub)
-        request = SendRequest.from_json(meta.request)
-        delivery = await deliver(
-            engine.senders, hub, retry.notification_id, targets, renderer(request), now
-        )
+    async with engine.page_slots:
+        targets = [_target(item) for item in retry.targets]
+        now = datetime.now(UTC)
+        if now > meta.expires_at:
+            delivery = drop(targets, TTL_PASSED)
+        else:
+            hub = await engine.hubs.get_hub(retry.hub)
+            request = SendRequest.from_json(meta.request)
+            delivery = await deliver(
+                engine.senders, hub, retry.notification_id, targets, renderer(request), now
+            )
     if retry.attempt >= MAX_ATTEMPTS:
         give_up(delivery)
     delivery.result.last = True
     delivery.result.retries = await schedule_retries(
-        engine, meta, retry.key, retry.attempt + 1, delivery.retry, now
+        engine, meta, retry.key, retry.attempt + 1, delivery.retry
     )
     await engine.feedback.record(retry.hub, delivery.dead)
     await store.finish_step(

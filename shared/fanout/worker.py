@@ -5,7 +5,6 @@ step stands down, and it answers the follow-up messages for the queue's output b
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from shared.delivery import Delivery, deliver, drop, renderer
@@ -14,6 +13,7 @@ from shared.fanout.messages import Direct, FanoutMessage, Plan, Scan, encode, pa
 from shared.fanout.retries import schedule_retries
 from shared.fanout.select import Target
 from shared.fanout.walk import Audience, walk_step
+from shared.hubs.model import Hub
 from shared.sending.formats import delivery_platform
 from shared.sending.request import SendRequest
 from shared.store.notifications import NotificationMeta, NotificationState, StepResult
@@ -94,6 +94,20 @@ async def _step(engine: Engine, message: Scan | Direct, message_id: str) -> list
     meta = await store.get_meta(hub_name, notification_id)
     request = SendRequest.from_json(meta.request)
     hub = await engine.hubs.get_hub(hub_name)
+    async with engine.page_slots:
+        delivery, cursor = await _targets_delivered(engine, meta, request, hub, message)
+    delivery.result.last = cursor is None
+    delivery.result.next_cursor = cursor
+    delivery.result.retries = await schedule_retries(engine, meta, key, 1, delivery.retry)
+    await engine.feedback.record(hub_name, delivery.dead)
+    await store.finish_step(hub_name, notification_id, key, message_id, delivery.result)
+    return _follow_up(message, delivery.result)
+
+
+async def _targets_delivered(
+    engine: Engine, meta: NotificationMeta, request: SendRequest, hub: Hub, message: Scan | Direct
+) -> tuple[Delivery, str | None]:
+    """This step's targets, delivered; and the shard's cursor after them (None: done)."""
     now = datetime.now(UTC)
     if isinstance(message, Direct):
         targets = [_direct_target(request, device) for device in message.devices]
@@ -103,29 +117,13 @@ async def _step(engine: Engine, message: Scan | Direct, message_id: str) -> list
             request.expression, installation_platforms(request), request.is_template
         )
         walked = await walk_step(
-            engine.index, hub_name, audience, message.shard, hub.shard_count, message.after, now
+            engine.index, meta.hub, audience, message.shard, hub.shard_count, message.after, now
         )
         targets, cursor = walked.targets, walked.next_cursor
-    delivery = await _deliver(engine, meta, request, targets, now)
-    delivery.result.last = cursor is None
-    delivery.result.next_cursor = cursor
-    delivery.result.retries = await schedule_retries(engine, meta, key, 1, delivery.retry, now)
-    await engine.feedback.record(hub_name, delivery.dead)
-    await store.finish_step(hub_name, notification_id, key, message_id, delivery.result)
-    return _follow_up(message, delivery.result)
-
-
-async def _deliver(
-    engine: Engine,
-    meta: NotificationMeta,
-    request: SendRequest,
-    targets: Sequence[Target],
-    now: datetime,
-) -> Delivery:
     if now > meta.expires_at:
-        return drop(targets, TTL_PASSED)
-    hub = await engine.hubs.get_hub(meta.hub)
-    return await deliver(engine.senders, hub, meta.notification_id, targets, renderer(request), now)
+        return drop(targets, TTL_PASSED), cursor
+    render = renderer(request)
+    return await deliver(engine.senders, hub, meta.notification_id, targets, render, now), cursor
 
 
 def _direct_target(request: SendRequest, device: dict[str, str]) -> Target:

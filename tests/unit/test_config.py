@@ -56,6 +56,7 @@ def test_no_storage_setting_names_what_to_set() -> None:
         ("HERALD_SECRET_KEY", "too-short"),
         ("HERALD_PENDING_GRACE_SECONDS", "soon"),
         ("HERALD_NOTIFICATION_TTL_SECONDS", "-1"),
+        ("HERALD_PAGES_IN_FLIGHT", "0"),
     ],
 )
 def test_a_bad_setting_is_named(name: str, value: str) -> None:
@@ -81,3 +82,9 @@ async def test_identity_clients_use_the_default_credential_without_connecting() 
         assert clients.queues.url.startswith("https://heraldprod.queue.core.windows.net")
     finally:
         await clients.aclose()
+
+
+def test_pages_in_flight_defaults_to_four_and_is_read() -> None:
+    storage = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    assert Settings.from_env(storage).pages_in_flight == 4
+    assert Settings.from_env({**storage, "HERALD_PAGES_IN_FLIGHT": "2"}).pages_in_flight == 2
