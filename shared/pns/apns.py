@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import ssl
 from collections.abc import Mapping, Sequence
@@ -218,6 +219,7 @@ class ApnsSender:
         return cls.outcome(_TABLE, handle, answer.status, reason, detail=detail)
 
 
+@functools.lru_cache(maxsize=256)  # a tag send repeats one payload to every device
 def _derive_push_type(payload: bytes) -> str:
     """``background`` for a content-available-only payload, else ``alert`` (APNs' own rule)."""
     try:
