@@ -102,6 +102,10 @@ class _LeanConnection(H2Connection):
     instead, and lets h2 prune closed streams once per ``_PRUNE_EVERY`` finished streams."""
 
     _PRUNE_EVERY = 256
+    # h2 remembers how each closed stream ended (to answer late frames on it) for the last 65,536
+    # streams: about 280 bytes each, so 18 MB per long-lived connection. Late frames come within
+    # a round trip of a reset, a few hundred streams at most.
+    MAX_CLOSED_STREAMS = 4096
 
     def __init__(self) -> None:
         super().__init__(config=_CONFIG)

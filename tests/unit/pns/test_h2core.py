@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.events import DataReceived, RequestReceived, StreamEnded
@@ -67,3 +69,42 @@ def test_bodies_wait_for_the_send_window_and_responses_come_back() -> None:
     done = core.receive(server.data_to_send())
     assert done == [StreamDone(1, Response(200, [(b":status", b"200"), (b"apns-id", b"x")], b""))]
     assert core.active == 0
+
+
+def _exchange(core: ClientCore, server: H2Connection, first: int, count: int) -> None:
+    """``count`` requests, each answered, in rounds of 100 streams."""
+    for start in range(first, first + count, 100):
+        wire = b"".join(request(core, n) for n in range(start, start + 100))
+        for event in server.receive_data(wire):
+            if isinstance(event, RequestReceived):
+                server.send_headers(event.stream_id, [(b":status", b"200")], end_stream=True)
+        done = core.receive(server.data_to_send())
+        assert len(done) == 100
+
+
+class _ForgetfulServer(H2Connection):
+    MAX_CLOSED_STREAMS = 16  # so that only the client's memory shows
+
+
+def test_a_long_lived_connection_does_not_grow_with_the_streams_it_has_carried() -> None:
+    core = ClientCore()
+    server = _ForgetfulServer(H2Configuration(client_side=False, header_encoding=None))
+    server.initiate_connection()
+    core.start()
+    server.receive_data(core.data_to_send())
+    core.receive(server.data_to_send())
+    tracemalloc.start()  # before the warm-up, so that what the bound evicts later is traced too
+    try:
+        _exchange(core, server, 0, 4_500)  # past the bound on remembered closed streams
+        before = tracemalloc.take_snapshot()
+        _exchange(core, server, 4_500, 5_000)
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    mine = [tracemalloc.Filter(True, "*/h2/*"), tracemalloc.Filter(True, "*/_h2core.py")]
+    # Blocks rather than bytes: a bounded dict's table size swings as it evicts and inserts.
+    grown = sum(
+        stat.count_diff
+        for stat in after.filter_traces(mine).compare_to(before.filter_traces(mine), "filename")
+    )
+    assert grown < 500  # h2 alone would keep two blocks for each of the 5,000 closed streams
