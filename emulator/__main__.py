@@ -12,6 +12,7 @@ from pathlib import Path
 
 from emulator.host import Host, HostOptions
 from emulator.http_host import HostKeys
+from emulator.queues import DEFAULT_LEASE_SECONDS
 
 
 def _parse() -> argparse.Namespace:
@@ -35,6 +36,13 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--https-port", type=int, help="also serve HTTPS on this port")
     parser.add_argument("--tls-cert", type=Path, help="PEM certificate (chain) for HTTPS")
     parser.add_argument("--tls-key", type=Path, help="PEM private key for HTTPS")
+    parser.add_argument(
+        "--queue-lease-seconds",
+        type=int,
+        default=DEFAULT_LEASE_SECONDS,
+        help="how long a running queue message stays invisible, renewed at half; a killed "
+        "host's messages come back after this (default: %(default)s)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args()
 
@@ -54,6 +62,7 @@ async def _main(arguments: argparse.Namespace) -> None:
             https_port=arguments.https_port,
             tls_cert=arguments.tls_cert,
             tls_key=arguments.tls_key,
+            queue_lease_seconds=arguments.queue_lease_seconds,
         )
     )
     loop = asyncio.get_running_loop()

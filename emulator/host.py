@@ -22,7 +22,7 @@ from emulator.azurite import Azurite
 from emulator.dispatch import Dispatcher
 from emulator.http_host import HostKeys, HttpHost
 from emulator.invoke import FunctionInvoker, InvocationError
-from emulator.queues import QueueListener
+from emulator.queues import DEFAULT_LEASE_SECONDS, QueueListener
 from emulator.storage import QueueClients
 from emulator.timers import TimerScheduler
 
@@ -42,6 +42,7 @@ class HostOptions:
     https_port: int | None = None  # also serve HTTPS here (the NH SDKs speak only https)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    queue_lease_seconds: int = DEFAULT_LEASE_SECONDS  # how long a running message stays hidden
 
 
 class Host:
@@ -79,7 +80,9 @@ class Host:
         invokers = {f.name: FunctionInvoker(f, import_entry_point(app_dir, f)) for f in functions}
         dispatcher = Dispatcher(invokers, self._queues, config, self._notify)
         listeners = [
-            QueueListener(f, dispatcher, self._queues, config.queues)
+            QueueListener(
+                f, dispatcher, self._queues, config.queues, self.options.queue_lease_seconds
+            )
             for f in functions
             if f.trigger.type == "queueTrigger"
         ]

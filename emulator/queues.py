@@ -30,7 +30,9 @@ from emulator.storage import QueueClients, connection_string, decode_message, un
 log = logging.getLogger("emulator.queues")
 
 MIN_POLLING_INTERVAL = 0.1
-LEASE_SECONDS = 600  # the host holds a running message invisible this long, renewed at half
+# The host holds a running message invisible this long, renewing it at half; a host that dies
+# lets its messages come back after at most this.
+DEFAULT_LEASE_SECONDS = 600
 
 
 def _iso(value: datetime | None) -> Datum | None:
@@ -63,6 +65,7 @@ class QueueListener:
         dispatcher: Dispatcher,
         clients: QueueClients,
         options: QueueOptions,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
     ) -> None:
         self.function = function
         self.queue_name = (function.trigger.setting("queueName") or "").lower()
@@ -70,6 +73,7 @@ class QueueListener:
         self._dispatcher = dispatcher
         self._clients = clients
         self._options = options
+        self._lease = lease_seconds
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
@@ -129,7 +133,7 @@ class QueueListener:
     async def _receive(self, queue: QueueClient) -> list[QueueMessage]:
         size = self._options.batch_size
         pages = queue.receive_messages(
-            messages_per_page=size, max_messages=size, visibility_timeout=LEASE_SECONDS
+            messages_per_page=size, max_messages=size, visibility_timeout=self._lease
         )
         return [message async for message in pages]
 
@@ -197,11 +201,10 @@ class QueueListener:
         with contextlib.suppress(ResourceNotFoundError):  # another host finished it after a lapse
             await queue.delete_message(message.id, message.pop_receipt)
 
-    @staticmethod
-    async def _keep_invisible(queue: QueueClient, message: QueueMessage) -> None:
+    async def _keep_invisible(self, queue: QueueClient, message: QueueMessage) -> None:
         while True:
-            await asyncio.sleep(LEASE_SECONDS / 2)
+            await asyncio.sleep(self._lease / 2)
             receipt = await queue.update_message(
-                message, pop_receipt=message.pop_receipt, visibility_timeout=LEASE_SECONDS
+                message, pop_receipt=message.pop_receipt, visibility_timeout=self._lease
             )
             message.pop_receipt = receipt.pop_receipt

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +18,7 @@ from emulator.pns import RunningSimulators
 from shared.hubs.model import Hub
 from shared.model.installation import parse_installation
 from shared.store.seeding import seed_installations
-from support.processes import REPO, HostProcess
+from support.processes import HostProcess
 from support.stack import NhCaller, app_env, engine_for
 
 FLEET_SIZE = 20_000
@@ -29,9 +27,7 @@ PLATFORMS = ("apns", "fcmv1", "wns", "adm")
 # deliver about 200/s here, the HTTP/2 ones ten times that (docs/performance.md).
 _PLATFORM_CYCLE = ("apns",) * 9 + ("fcmv1",) * 9 + ("wns", "adm")
 EXPRESSION = "(a || b) && !c"
-# A host started with this on PYTHONPATH holds the messages it runs for SHORT_LEASE_SECONDS
-# instead of 10 minutes (see lease_shim/sitecustomize.py).
-LEASE_SHIM = Path(__file__).resolve().parent / "lease_shim"
+# How long a host killed mid-send keeps its messages hidden (the emulator's default is 10 min).
 SHORT_LEASE_SECONDS = 12
 _TEMPLATES = {
     "apns": '{"aps":{"alert":"$(greeting)"}}',
@@ -117,15 +113,6 @@ async def fleet_stack(app: HostProcess, fleet: Fleet, sims: RunningSimulators) -
 def host_env(azurite: str, sims: RunningSimulators, **extra: str) -> dict[str, str]:
     """The settings of another host of the module's app, next to the ``app`` fixture's."""
     return app_env(azurite, **app_settings(sims.endpoints.to_json()), **extra)
-
-
-def short_lease_env(azurite: str, sims: RunningSimulators) -> dict[str, str]:
-    return host_env(
-        azurite,
-        sims,
-        PYTHONPATH=os.pathsep.join([str(LEASE_SHIM), str(REPO)]),
-        HERALD_TEST_LEASE_SECONDS=str(SHORT_LEASE_SECONDS),
-    )
 
 
 async def all_counts(stack: Stack) -> dict[str, dict[str, int]]:

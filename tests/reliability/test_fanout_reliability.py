@@ -20,13 +20,13 @@ from .conftest import (
     EXPRESSION,
     FLEET_SIZE,
     PLATFORMS,
+    SHORT_LEASE_SECONDS,
     Fleet,
     all_counts,
     eventually,
     host_env,
     patient,
     send_template,
-    short_lease_env,
 )
 
 pytestmark = pytest.mark.slow
@@ -86,7 +86,7 @@ async def test_a_host_killed_mid_send_loses_no_device_and_repeats_at_most_its_pa
 ) -> None:
     # A second host beside the module's, whose messages come back soon after it dies. The
     # send goes through it, so it runs the plan and picks up most of the walk at once.
-    victim = spawn_host(REPO, short_lease_env(azurite, sims))
+    victim = spawn_host(REPO, host_env(azurite, sims), queue_lease_seconds=SHORT_LEASE_SECONDS)
     replacement = None
     try:
         before = _reruns(app)
@@ -101,7 +101,9 @@ async def test_a_host_killed_mid_send_loses_no_device_and_repeats_at_most_its_pa
         await eventually(some_delivered, 120, "the first deliveries")
         victim.kill()
         at_kill = sum(map(len, (await all_counts(fleet_stack)).values()))
-        replacement = spawn_host(REPO, short_lease_env(azurite, sims))
+        replacement = spawn_host(
+            REPO, host_env(azurite, sims), queue_lease_seconds=SHORT_LEASE_SECONDS
+        )
         async with patient(fleet_stack) as http:
             report = await fleet_stack.finished(http, notification, timeout=240)
         reruns = _reruns(app, replacement) - before

@@ -52,6 +52,7 @@ def spawn_host(
     *,
     host_keys: tuple[str, ...] = (),
     master_key: str = "test-master-key",
+    queue_lease_seconds: int | None = None,
     timeout: float = 60.0,
 ) -> HostProcess:
     workdir = Path(tempfile.mkdtemp(prefix="herald-host-"))
@@ -66,6 +67,8 @@ def spawn_host(
     ]  # fmt: skip
     for key in host_keys:
         args += ["--host-key", key]
+    if queue_lease_seconds is not None:
+        args += ["--queue-lease-seconds", str(queue_lease_seconds)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             args, cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
