@@ -27,15 +27,12 @@ import re
 import resource
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +41,8 @@ import jwt
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from pns_process import cpu_seconds, simulators, watchdog  # noqa: E402
 
 from devstack.simulated import app_settings, hub_credentials  # noqa: E402
 from emulator.pns.client import ControlClient  # noqa: E402
@@ -258,48 +257,6 @@ async def _client(args: argparse.Namespace) -> None:
 
 
 # --- the harness side ---------------------------------------------------------------------------
-def _proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextmanager
-def _watchdog(process: subprocess.Popen[str], seconds: float) -> Iterator[None]:
-    """Kill ``process`` (by its handle) if it outlives ``seconds``."""
-    timer = threading.Timer(seconds, process.kill)
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-
-
-@contextmanager
-def _simulators(state_dir: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """``python -m emulator.pns`` as its own process: (its PID, its endpoints)."""
-    command = [sys.executable, "-m", "emulator.pns", "--state-dir", str(state_dir)]
-    process = subprocess.Popen(
-        [*command, "--log-level", "WARNING"], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        with _watchdog(process, 60):
-            line = process.stdout.readline()
-        if not line:
-            raise SystemExit("the PNS simulators did not start")
-        endpoints: dict[str, str] = json.loads(line)
-        (state_dir / "endpoints.json").write_text(line)
-        yield process.pid, endpoints
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
 def _run_client(name: str, sim_pid: int, args: argparse.Namespace) -> Result:
     """One client in its own process; the simulator's CPU is read when it says ``go`` and done."""
     deliveries = _deliveries(name, args)
@@ -309,11 +266,11 @@ def _run_client(name: str, sim_pid: int, args: argparse.Namespace) -> Result:
     command += ["--aioapns-concurrency", str(args.aioapns_concurrency)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    with _watchdog(process, CHILD_TIMEOUT):
+    with watchdog(process, CHILD_TIMEOUT):
         go = process.stdout.readline()
-        sim_start = _proc_cpu(sim_pid)
+        sim_start = cpu_seconds(sim_pid)
         report = process.stdout.readline()
-        sim_cpu = _proc_cpu(sim_pid) - sim_start
+        sim_cpu = cpu_seconds(sim_pid) - sim_start
         process.wait()
     if go != "go\n" or not report or process.returncode:
         raise SystemExit(f"{name}: the client failed (exit {process.returncode})")
@@ -396,11 +353,11 @@ def _run_h2load(name: str, target: H2loadTarget, sim_pid: int, args: argparse.Na
     command = ["h2load", "-n", str(args.h2_deliveries), "-c", str(args.h2load_clients)]
     command += ["-m", str(args.h2load_streams), "-d", str(body)]
     command += [arg for header in target.headers for arg in ("-H", header)]
-    cpu, sim_cpu = _cpu(resource.RUSAGE_CHILDREN), _proc_cpu(sim_pid)
+    cpu, sim_cpu = _cpu(resource.RUSAGE_CHILDREN), cpu_seconds(sim_pid)
     process = subprocess.Popen([*command, target.url], stdout=subprocess.PIPE, text=True)
-    with _watchdog(process, CHILD_TIMEOUT):
+    with watchdog(process, CHILD_TIMEOUT):
         output, _ = process.communicate()
-    cpu, sim_cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu, _proc_cpu(sim_pid) - sim_cpu
+    cpu, sim_cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu, cpu_seconds(sim_pid) - sim_cpu
     finished = re.search(r"finished in ([\d.]+)(m?s),", output)
     ok = re.search(r"status codes: (\d+) 2xx", output)
     if process.returncode or not finished or not ok or int(ok[1]) != args.h2_deliveries:
@@ -524,7 +481,8 @@ def _bench(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="herald-bench-") as folder:
         args.state_dir = Path(folder)
         runs = []
-        with _simulators(args.state_dir) as (sim_pid, endpoints):
+        with simulators(args.state_dir) as sims:
+            sim_pid, endpoints = sims.pid, sims.endpoints
             for number in range(1, args.runs + 1):
                 print(f"run {number} of {args.runs}", flush=True)
                 runs.append({r.client: r for r in _one_run(sim_pid, endpoints, args)})

@@ -1,6 +1,7 @@
 """Sending benchmark: one tag send to many devices through the whole local stack.
 
     .venv/bin/python bench/sending.py [--devices 100000] [--small 10000 20000] [--direct-sends 50]
+                                      [--rounds 3]
 
 Azurite, the PNS simulators (``python -m emulator.pns``) and the Functions host each run as
 their own process, stopped by PID; this process seeds the devices, sends, and watches. It prints:
@@ -8,6 +9,9 @@ their own process, stopped by PID; this process seeds the devices, sends, and wa
 1. End-to-end deliveries/s of one tag send reaching ``--devices`` APNs installations, from the
    POST to the simulator's record of the last delivery, beside a baseline measured in the same
    run: the same APNs sender pushing the same handles from this process, no storage, no queues.
+   ``--rounds`` pairs of the two, in alternating order, each send in a fresh host; the median
+   ratio is the figure, because the shared box drifts between minutes. The CPU each process
+   (host, simulators, Azurite) spent during the send shows how busy the cores were.
 2. Storage requests per 1,000 devices sent, by kind, counted exactly inside the host process
    at the Azure SDK's HTTP transport (Herald's own clients and the host's queue polling alike).
 3. The host's peak RSS (VmHWM) after a send to each of the ``--small`` sizes and after the one
@@ -23,14 +27,13 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,8 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from pns_process import cpu_seconds, simulators  # noqa: E402
 
 from devstack.simulated import app_settings, hub_credentials  # noqa: E402
 from emulator.azurite import Azurite  # noqa: E402
@@ -120,38 +125,6 @@ def _read_counts(host_env: Mapping[str, str]) -> Counter[str]:
 
 
 # --- the processes ------------------------------------------------------------------------
-@contextmanager
-def _simulators(state_dir: Path) -> Iterator[dict[str, str]]:
-    """``python -m emulator.pns`` as its own process; yields its endpoints."""
-    command = [sys.executable, "-m", "emulator.pns", "--state-dir", str(state_dir)]
-    process = subprocess.Popen(
-        [*command, "--log-level", "WARNING"], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
-    timer = threading.Timer(60, process.kill)
-    try:
-        assert process.stdout is not None
-        timer.start()
-        line = process.stdout.readline()
-        timer.cancel()
-        if not line:
-            raise SystemExit("the PNS simulators did not start")
-        yield json.loads(line)
-    finally:
-        timer.cancel()
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -303,27 +276,75 @@ class SendFigures:
     rate: float  # deliveries/s, POST to the last delivery
     seconds: float
     requests: Counter[str]  # storage requests by kind
-    host_cpu: float  # seconds the host used from the POST to 3 s after the last delivery
+    cpu: dict[str, float]  # seconds each process used from the POST to 3 s after the last delivery
+    cpu_window: float  # those seconds of wall time
     peak_rss: float  # MiB
 
 
-async def _send_in_fresh_host(
-    env: Mapping[str, str], hub: Hub, control: ControlClient, devices: int
-) -> SendFigures:
-    with running_host(REPO, env) as host:
+@dataclass(frozen=True)
+class Stack:
+    env: Mapping[str, str]  # the host's
+    endpoints: Mapping[str, str]  # the simulators'
+    control: ControlClient
+    pids: dict[str, int]  # the simulators' and Azurite's processes, by name
+
+
+async def _send_in_fresh_host(stack: Stack, hub: Hub, devices: int) -> SendFigures:
+    with running_host(REPO, stack.env) as host:
         await asyncio.sleep(3)  # let the listeners settle into their idle polling
-        before, cpu = _read_counts(env), _cpu_seconds(host.pid)
-        started, last = await _tag_send(host, hub, control, devices)
+        pids = {"host": host.pid, **stack.pids}
+        before, cpu = _read_counts(stack.env), {k: cpu_seconds(pid) for k, pid in pids.items()}
+        window = time.monotonic()
+        started, last = await _tag_send(host, hub, stack.control, devices)
         await asyncio.sleep(3)  # the last steps' rows are written after their deliveries
-        requests = _read_counts(env) - before
-        cpu = _cpu_seconds(host.pid) - cpu
+        requests = _read_counts(stack.env) - before
+        cpu = {k: cpu_seconds(pid) - cpu[k] for k, pid in pids.items()}
+        window = time.monotonic() - window
         rss = _peak_rss_mib(host.pid)
-    return SendFigures(devices / (last - started), last - started, requests, cpu, rss)
+    seconds = last - started
+    return SendFigures(devices / seconds, seconds, requests, cpu, window, rss)
 
 
-async def _bench(args: argparse.Namespace, storage: str, workdir: Path) -> None:
+@dataclass(frozen=True)
+class Round:
+    send: SendFigures
+    baseline: float  # deliveries/s
+    baseline_cpu: float  # seconds this process used for the baseline
+
+    @property
+    def ratio(self) -> float:
+        return self.send.rate / self.baseline
+
+
+async def _round(stack: Stack, hub: Hub, devices: int, state_dir: Path, send_first: bool) -> Round:
+    """One end-to-end send in a fresh host and one baseline run, in the order given."""
+
+    async def baseline() -> tuple[float, float]:
+        await stack.control.reset_records()
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        rate = await _baseline(stack.endpoints, state_dir, devices)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        return rate, after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+
+    if send_first:
+        send = await _send_in_fresh_host(stack, hub, devices)
+        rate, cpu = await baseline()
+    else:
+        rate, cpu = await baseline()
+        send = await _send_in_fresh_host(stack, hub, devices)
+    print(
+        f"  end to end {send.rate:,.0f}/s, baseline {rate:,.0f}/s: {send.rate / rate:.0%}",
+        flush=True,
+    )
+    return Round(send, rate, cpu)
+
+
+async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> None:
     state_dir = workdir / "pns"
-    with _simulators(state_dir) as endpoints:
+    state_dir.mkdir()
+    storage = azurite.connection_string
+    with simulators(state_dir) as sims:
+        endpoints = sims.endpoints
         control = ControlClient(endpoints["control"])
         try:
             print("Seeding (bulk, 100-row transactions):", flush=True)
@@ -333,49 +354,58 @@ async def _bench(args: argparse.Namespace, storage: str, workdir: Path) -> None:
             ]
             big = await _seeded_hub(storage, "benchbig", args.devices, endpoints, state_dir)
             env = {**app_env(storage, **app_settings(endpoints)), **_counting_env(workdir)}
+            stack = Stack(
+                env, endpoints, control, {"simulators": sims.pid, "Azurite": azurite.process.pid}
+            )
             rss = {}
             for size, hub in zip(args.small, smalls, strict=True):
                 print(f"Tag send to {size:,} devices in a fresh host ...", flush=True)
-                rss[size] = (await _send_in_fresh_host(env, hub, control, size)).peak_rss
-            print(f"Tag send to {args.devices:,} devices in a fresh host ...", flush=True)
-            send = await _send_in_fresh_host(env, big, control, args.devices)
-            rss[args.devices] = send.peak_rss
-            await control.reset_records()
-            print("Baseline: the APNs sender alone, from this process ...", flush=True)
-            cpu = resource.getrusage(resource.RUSAGE_SELF)
-            baseline = await _baseline(endpoints, state_dir, args.devices)
-            after = resource.getrusage(resource.RUSAGE_SELF)
-            baseline_cpu = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+                rss[size] = (await _send_in_fresh_host(stack, hub, size)).peak_rss
+            print(
+                f"Tag sends to {args.devices:,} devices, each in a fresh host, beside the "
+                f"baseline (the APNs sender alone, from this process), {args.rounds} rounds:",
+                flush=True,
+            )
+            rounds = [
+                await _round(stack, big, args.devices, state_dir, send_first=n % 2 == 0)
+                for n in range(args.rounds)
+            ]
+            rss[args.devices] = rounds[0].send.peak_rss
             with running_host(REPO, env) as host:
                 await _direct_latencies(host, big, control, 5)  # connect and warm up
                 latencies = await _direct_latencies(host, big, control, args.direct_sends)
         finally:
             await control.aclose()
-    _report(args, send, (baseline, baseline_cpu), rss, latencies)
+    _report(args, rounds, rss, latencies)
 
 
 def _report(
-    args: argparse.Namespace,
-    send: SendFigures,
-    baseline: tuple[float, float],
-    rss: dict[int, float],
-    latencies: list[float],
+    args: argparse.Namespace, rounds: list[Round], rss: dict[int, float], latencies: list[float]
 ) -> None:
     per_thousand = 1000 / args.devices
-    rate, cpu = baseline
-    print(f"\nOne tag send to {args.devices:,} APNs devices:")
+    middle = sorted(rounds, key=lambda r: r.ratio)[len(rounds) // 2]
+    ratios = " / ".join(f"{r.ratio:.0%}" for r in rounds)
+    print(f"\nOne tag send to {args.devices:,} APNs devices, the median of {len(rounds)} rounds:")
     print(
-        f"  APNs sender alone (baseline)   {rate:8.0f} deliveries/s, "
-        f"{cpu * 1000 * per_thousand:4.0f} ms CPU per 1,000 (this process)"
+        f"  APNs sender alone (baseline)   {middle.baseline:8.0f} deliveries/s, "
+        f"{middle.baseline_cpu * 1000 * per_thousand:4.0f} ms CPU per 1,000 (this process)"
     )
+    send = middle.send
     print(
         f"  end to end (POST to last)      {send.rate:8.0f} deliveries/s, "
-        f"{send.host_cpu * 1000 * per_thousand:4.0f} ms CPU per 1,000 (the host), "
-        f"{send.rate / rate:.0%} of the baseline, {send.seconds:.1f} s"
+        f"{send.seconds:.1f} s, {middle.ratio:.0%} of the baseline (rounds {ratios})"
     )
-    requests = send.requests
+    cpu = ", ".join(
+        f"{name} {seconds * 1000 * per_thousand:.0f}" for name, seconds in send.cpu.items()
+    )
+    print(f"  CPU ms per 1,000 during the send: {cpu}")
+    busy = sum(send.cpu.values()) / send.cpu_window
+    print(
+        f"  together {busy:.2f} of the {os.cpu_count()} cores, on average (to 3 s after the send)"
+    )
+    requests = rounds[0].send.requests
     total = sum(requests.values())
-    print(f"\nStorage requests per 1,000 devices sent: {total * per_thousand:.2f}")
+    print(f"\nStorage requests per 1,000 devices sent (first round): {total * per_thousand:.2f}")
     for kind, number in sorted(requests.items()):
         print(f"  {kind:14} {number * per_thousand:6.2f}  ({number:,} in all)")
     print(f"\nHost peak RSS (VmHWM), fresh host per send; change to {args.devices:,} devices:")
@@ -392,6 +422,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--small", type=int, nargs="+", default=[10_000, 20_000])
     parser.add_argument("--direct-sends", type=int, default=50)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="end-to-end sends, each beside a baseline"
+    )
     return parser.parse_args()
 
 
@@ -400,7 +433,7 @@ async def main() -> None:
     azurite = await Azurite.start(REPO)
     try:
         with tempfile.TemporaryDirectory(prefix="herald-bench-") as workdir:
-            await _bench(args, azurite.connection_string, Path(workdir))
+            await _bench(args, azurite, Path(workdir))
     finally:
         azurite.stop()
 
