@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
@@ -19,6 +20,8 @@ from shared.pns.base import Outcome, OutcomeKind, PushMessage
 from shared.pns.options import PnsOptions
 
 _T = TypeVar("_T")
+# Sends a batch with the given access token; one outcome per message, in order.
+SendWith = Callable[[str, Sequence[PushMessage]], Awaitable[list[Outcome]]]
 # Refresh a cached access token this long before it expires (at most a tenth of its lifetime).
 _REFRESH_MARGIN = 300.0
 
@@ -133,6 +136,37 @@ class TokenCache:
         if self._token == token:
             self._token = None
 
+    async def send_with_refresh(
+        self,
+        messages: Sequence[PushMessage],
+        send_with: SendWith,
+        *,
+        refused: Callable[[Outcome], bool],
+    ) -> list[Outcome]:
+        """``send_with`` the cached token; resend what the PNS ``refused`` it for once, with a
+        fresh token. Outcomes in message order; messages a token could not be fetched for get
+        that :class:`TokenError`'s outcome, the others keep their own."""
+        try:
+            token = await self.get()
+        except TokenError as exc:
+            return exc.outcomes(messages)
+        outcomes = await send_with(token, messages)
+        again = [i for i, outcome in enumerate(outcomes) if refused(outcome)]
+        if not again:
+            return outcomes
+        # Revoked or expired early: resending now spares these messages a trip through the queue.
+        self.invalidate(token)
+        resend = [messages[i] for i in again]
+        try:
+            fresh = await self.get()
+        except TokenError as exc:
+            retried = exc.outcomes(resend)
+        else:
+            retried = await send_with(fresh, resend)
+        for index, outcome in zip(again, retried, strict=True):
+            outcomes[index] = outcome
+        return outcomes
+
 
 class HttpSender:
     """What the httpx-based senders share: one lazily built client and the in-flight cap."""
@@ -165,6 +199,27 @@ class HttpSender:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+class OAuthHttpSender(HttpSender, ABC):
+    """An httpx sender that puts a cached OAuth access token on one request per message."""
+
+    def __init__(self, options: PnsOptions, *, refused: Callable[[Outcome], bool]) -> None:
+        super().__init__(options)
+        self._refused = refused
+        self.tokens = TokenCache(self._fetch_token, options.clock)
+
+    async def send(self, messages: Sequence[PushMessage]) -> list[Outcome]:
+        return await self.tokens.send_with_refresh(messages, self._send_all, refused=self._refused)
+
+    async def _send_all(self, token: str, messages: Sequence[PushMessage]) -> list[Outcome]:
+        return await self.each(messages, lambda message: self._send_one(message, token))
+
+    @abstractmethod
+    async def _send_one(self, message: PushMessage, token: str) -> Outcome: ...
+
+    @abstractmethod
+    async def _fetch_token(self) -> tuple[str, float]: ...
 
 
 def redirect_detail(response: httpx.Response) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
@@ -13,7 +13,7 @@ import httpx
 
 from shared.pns import _classify as cls
 from shared.pns._creds import DictReader, MaskedRepr, field_names
-from shared.pns._http import HttpSender, TokenCache, TokenError, fetch_token, post, redirect_detail
+from shared.pns._http import OAuthHttpSender, fetch_token, post, redirect_detail
 from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage
 from shared.pns.options import PnsOptions
 
@@ -40,7 +40,7 @@ _TABLE: cls.StatusTable = MappingProxyType(
         (400, "InvalidRegistrationId"): _K.INVALID_HANDLE,  # not an id for this app
         (400, "Unregistered"): _K.EXPIRED_HANDLE,  # the app was uninstalled or unregistered
         (400, None): _K.PAYLOAD_REJECTED,  # InvalidData, InvalidConsolidationKey, ...Expiration
-        (401, _TOKEN_EXPIRED): _K.TRANSIENT,  # our access token expired: refreshed, send again
+        (401, _TOKEN_EXPIRED): _K.TRANSIENT,  # refused again after one refresh: retry later
         (401, None): _K.CREDENTIALS_REJECTED,  # the access token is not accepted at all
         (403, None): _K.CREDENTIALS_REJECTED,  # the security profile may not send
         (413, None): _K.PAYLOAD_REJECTED,  # MessageTooLarge
@@ -73,23 +73,12 @@ class AdmCredentials(MaskedRepr):
         )
 
 
-class AdmSender(HttpSender):
+class AdmSender(OAuthHttpSender):
     platform = Platform.ADM
 
     def __init__(self, credentials: AdmCredentials, options: PnsOptions) -> None:
-        super().__init__(options)
         self._creds = credentials
-        self.tokens = TokenCache(self._fetch_token, options.clock)
-
-    async def send(self, messages: Sequence[PushMessage]) -> list[Outcome]:
-        try:
-            token = await self.tokens.get()
-        except TokenError as exc:
-            return exc.outcomes(messages)
-        outcomes = await self.each(messages, lambda m: self._send_one(m, token))
-        if any(o.status == 401 and o.reason == _TOKEN_EXPIRED for o in outcomes):
-            self.tokens.invalidate(token)  # the next send fetches a fresh one
-        return outcomes
+        super().__init__(options, refused=_token_expired)
 
     async def _send_one(self, message: PushMessage, token: str) -> Outcome:
         handle = message.handle
@@ -133,6 +122,11 @@ class AdmSender(HttpSender):
             "client_secret": self._creds.client_secret,
         }
         return await fetch_token(self.client, self._creds.token_endpoint, form)
+
+
+def _token_expired(outcome: Outcome) -> bool:
+    """ADM refused our access token as expired (a bare 401 is a credentials problem)."""
+    return outcome.status == 401 and outcome.reason == _TOKEN_EXPIRED
 
 
 def build(credentials: Mapping[str, object], options: PnsOptions) -> AdmSender:

@@ -17,7 +17,7 @@ from shared.errors import BadRequestError
 from shared.pns import _classify as cls
 from shared.pns._creds import DictReader, MaskedRepr, field_names
 from shared.pns._fcm_payload import PayloadError, to_v1_message
-from shared.pns._http import TokenCache, TokenError, fetch_token, make_client
+from shared.pns._http import TokenCache, fetch_token, make_client
 from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage
 from shared.pns.http2 import H2Pool, Header, Response, TransportError
 from shared.pns.options import PnsOptions
@@ -112,24 +112,9 @@ class FcmSender:
         self.tokens = TokenCache(self._fetch_token, options.clock)
 
     async def send(self, messages: Sequence[PushMessage]) -> list[Outcome]:
-        try:
-            token = await self.tokens.get()
-        except TokenError as exc:
-            return exc.outcomes(messages)
-        outcomes = await self._send_with(token, messages)
-        again = [i for i, o in enumerate(outcomes) if _oauth_refused(o)]
-        if not again:
-            return outcomes
-        # The access token was refused (revoked or expired early): refresh once and resend.
-        self.tokens.invalidate(token)
-        try:
-            token = await self.tokens.get()
-        except TokenError as exc:
-            return exc.outcomes(messages)
-        retried = await self._send_with(token, [messages[i] for i in again])
-        for index, outcome in zip(again, retried, strict=True):
-            outcomes[index] = outcome
-        return outcomes
+        return await self.tokens.send_with_refresh(
+            messages, self._send_with, refused=_oauth_refused
+        )
 
     async def aclose(self) -> None:
         if self._pool is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
@@ -12,14 +12,7 @@ import httpx
 from shared.errors import BadRequestError
 from shared.pns import _classify as cls
 from shared.pns._creds import DictReader, MaskedRepr, field_names
-from shared.pns._http import (
-    HttpSender,
-    TokenCache,
-    TokenError,
-    fetch_token,
-    post,
-    redirect_detail,
-)
+from shared.pns._http import OAuthHttpSender, fetch_token, post, redirect_detail
 from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage
 from shared.pns.options import PnsOptions
 from shared.pns.urls import check_device_url
@@ -101,30 +94,12 @@ class WnsCredentials(MaskedRepr):
         return url, form
 
 
-class WnsSender(HttpSender):
+class WnsSender(OAuthHttpSender):
     platform = Platform.WNS
 
     def __init__(self, credentials: WnsCredentials, options: PnsOptions) -> None:
-        super().__init__(options)
         self._creds = credentials
-        self.tokens = TokenCache(self._fetch_token, options.clock)
-
-    async def send(self, messages: Sequence[PushMessage]) -> list[Outcome]:
-        try:
-            token = await self.tokens.get()
-            outcomes = await self.each(messages, lambda m: self._send_one(m, token))
-            again = [i for i, outcome in enumerate(outcomes) if outcome.status == 401]
-            if again:  # the token may have expired early: re-authenticate once
-                self.tokens.invalidate(token)
-                token = await self.tokens.get()
-                retried = await self.each(
-                    [messages[i] for i in again], lambda m: self._send_one(m, token)
-                )
-                for index, outcome in zip(again, retried, strict=True):
-                    outcomes[index] = outcome
-        except TokenError as exc:
-            return exc.outcomes(messages)
-        return outcomes
+        super().__init__(options, refused=_token_refused)
 
     async def _send_one(self, message: PushMessage, token: str) -> Outcome:
         try:
@@ -152,6 +127,11 @@ class WnsSender(HttpSender):
     async def _fetch_token(self) -> tuple[str, float]:
         url, form = self._creds.token_request()
         return await fetch_token(self.client, url, form)
+
+
+def _token_refused(outcome: Outcome) -> bool:
+    """WNS answers 401 when our access token is refused (it may have expired early)."""
+    return outcome.status == 401
 
 
 def _request_headers(message: PushMessage, token: str) -> dict[str, str] | str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlsplit
 
 import http_ece
@@ -27,12 +27,22 @@ def with_test_hosts(origin: str, options: PnsOptions) -> PnsOptions:
     return replace(options, allowed_test_hosts=(urlsplit(origin).netloc,))
 
 
-def token_route(app: web.Application, tokens: list[dict[str, list[str]]]) -> None:
+def token_route(
+    app: web.Application, tokens: list[dict[str, list[str]]], *, failing: int | None = None
+) -> None:
+    """Hands out ``tok-1``, ``tok-2``, ...; the fetch numbered ``failing`` answers 503."""
+
     async def token(request: web.Request) -> web.Response:
         tokens.append(parse_qs(await request.text()))
+        if len(tokens) == failing:
+            return web.json_response({"error": "temporarily_unavailable"}, status=503)
         return web.json_response({"access_token": f"tok-{len(tokens)}", "expires_in": 86400})
 
     app.router.add_post("/token", token)
+
+
+def bearer(request: web.Request) -> str:
+    return request.headers["Authorization"].removeprefix("Bearer ")
 
 
 async def test_wns_sends_reauthenticates_and_honours_throttling(
@@ -48,7 +58,7 @@ async def test_wns_sends_reauthenticates_and_honours_throttling(
                 status=406,
                 headers={"X-WNS-Status": "channelthrottled", "X-WNS-CONTINUE-AFTER": "42"},
             )
-        if request.headers["Authorization"] == "Bearer tok-1":
+        if bearer(request) == "tok-1" and request.query["token"] != "fresh":
             return web.Response(status=401)
         return web.Response(status=200, headers={"X-WNS-Status": "received"})
 
@@ -56,25 +66,67 @@ async def test_wns_sends_reauthenticates_and_honours_throttling(
     token_route(app, tokens)
     app.router.add_post("/", channel)
     async with web_server(app) as origin:
-        creds = WnsCredentials.from_dict(
-            {"client_id": "ms-app://S-1", "client_secret": "s", "token_endpoint": f"{origin}/token"}
-        )
-        wns = WnsSender(creds, with_test_hosts(origin, options))
+        wns = wns_sender(origin, options)
         outcomes = await wns.send(
             [
                 PushMessage(f"{origin}/?token=a", b"<toast/>", {"X-WNS-Tag": "t"}),
                 PushMessage(f"{origin}/?token=throttled", b"<badge/>"),
+                PushMessage(f"{origin}/?token=fresh", b"<tile/>"),
             ]
         )
         await wns.aclose()
-    assert [(o.kind, o.status) for o in outcomes] == [(K.DELIVERED, 200), (K.THROTTLED, 406)]
+    assert [(o.kind, o.status) for o in outcomes] == [
+        (K.DELIVERED, 200),
+        (K.THROTTLED, 406),
+        (K.DELIVERED, 200),
+    ]
     assert outcomes[1].retry_after == 42.0
     assert outcomes[0].reason == "received"
     assert len(tokens) == 2
+    sent = [(t, h["Authorization"]) for t, h, _ in seen]
+    assert sorted(sent[:3]) == [
+        ("a", "Bearer tok-1"),
+        ("fresh", "Bearer tok-1"),
+        ("throttled", "Bearer tok-1"),
+    ]
+    assert sent[3:] == [("a", "Bearer tok-2")]  # only the refused message, once
     assert tokens[0]["scope"] == ["notify.windows.com"]
     delivered = [h for t, h, _ in seen if t == "a"][-1]
     assert (delivered["X-WNS-Type"], delivered["Content-Type"]) == ("wns/toast", "text/xml")
     assert delivered["X-WNS-Tag"] == "t"
+
+
+def wns_sender(origin: str, options: PnsOptions) -> WnsSender:
+    creds = WnsCredentials.from_dict(
+        {"client_id": "ms-app://S-1", "client_secret": "s", "token_endpoint": f"{origin}/token"}
+    )
+    return WnsSender(creds, with_test_hosts(origin, options))
+
+
+async def test_wns_failing_refresh_fails_only_the_refused_messages(
+    web_server: WebFactory, options: PnsOptions
+) -> None:
+    tokens: list[dict[str, list[str]]] = []
+    received: list[tuple[str, str]] = []
+
+    async def channel(request: web.Request) -> web.Response:
+        received.append((request.query["token"], bearer(request)))
+        return web.Response(status=401 if request.query["token"] == "refused" else 200)
+
+    app = web.Application()
+    token_route(app, tokens, failing=2)
+    app.router.add_post("/", channel)
+    async with web_server(app) as origin:
+        wns = wns_sender(origin, options)
+        names = ("refused", "ok")
+        outcomes = await wns.send([PushMessage(f"{origin}/?token={n}", b"<toast/>") for n in names])
+        await wns.aclose()
+    assert [(o.kind, o.status, o.reason) for o in outcomes] == [
+        (K.TRANSIENT, 503, "token endpoint: HTTP 503"),
+        (K.DELIVERED, 200, "OK"),
+    ]
+    assert len(tokens) == 2
+    assert sorted(received) == [("ok", "tok-1"), ("refused", "tok-1")]  # nothing resent
 
 
 async def test_redirects_are_never_followed(web_server: WebFactory, options: PnsOptions) -> None:
@@ -162,20 +214,38 @@ async def test_web_push_is_encrypted_signed_and_mapped(
     assert checked[0]["sub"] == "mailto:ops@example.com"
 
 
-async def test_adm_replaces_handles_and_refreshes_expired_tokens(
-    web_server: WebFactory, options: PnsOptions
-) -> None:
-    tokens: list[dict[str, list[str]]] = []
-    bodies: list[bytes] = []
+def adm_sender(origin: str, options: PnsOptions) -> AdmSender:
+    creds = AdmCredentials.from_dict(
+        {
+            "client_id": "c",
+            "client_secret": "s",
+            "endpoint": origin,
+            "token_endpoint": f"{origin}/token",
+        }
+    )
+    return AdmSender(creds, options)
+
+
+@dataclass(frozen=True)
+class AdmServer:
+    app: web.Application
+    received: list[tuple[str, str, bytes]]  # (registration id, access token, body)
+
+
+def adm_app(tokens: list[dict[str, list[str]]], *, failing: int | None = None) -> AdmServer:
+    """ADM's send route: ``expired-token`` is refused for ``tok-1``, ``revoked`` for any token."""
+    server = AdmServer(web.Application(), [])
 
     async def message(request: web.Request) -> web.Response:
         registration = request.match_info["id"]
-        bodies.append(await request.read())
+        server.received.append((registration, bearer(request), await request.read()))
         assert (
             request.headers["X-Amzn-Type-Version"] == "com.amazon.device.messaging.ADMMessage@1.0"
         )
-        if request.headers["Authorization"] == "Bearer tok-1" and registration == "expired-token":
+        if bearer(request) == "tok-1" and registration == "expired-token":
             return web.json_response({"reason": "AccessTokenExpired"}, status=401)
+        if registration == "revoked":
+            return web.json_response({"reason": "Unauthorized"}, status=401)
         if registration == "busy":
             return web.json_response(
                 {"reason": "MaxRateExceeded"}, status=429, headers={"Retry-After": "8"}
@@ -184,33 +254,56 @@ async def test_adm_replaces_handles_and_refreshes_expired_tokens(
             return web.json_response({"registrationID": "new-id"})
         return web.json_response({"registrationID": registration})
 
-    app = web.Application()
-    token_route(app, tokens)
-    app.router.add_post("/messaging/registrations/{id}/messages", message)
+    token_route(server.app, tokens, failing=failing)
+    server.app.router.add_post("/messaging/registrations/{id}/messages", message)
+    return server
+
+
+async def test_adm_replaces_handles_and_resends_once_when_the_token_expired(
+    web_server: WebFactory, options: PnsOptions
+) -> None:
+    tokens: list[dict[str, list[str]]] = []
+    server = adm_app(tokens)
     payload = json.dumps({"data": {"k": "v"}}).encode()
-    async with web_server(app) as origin:
-        creds = AdmCredentials.from_dict(
-            {
-                "client_id": "c",
-                "client_secret": "s",
-                "endpoint": origin,
-                "token_endpoint": f"{origin}/token",
-            }
-        )
-        adm = AdmSender(creds, options)
-        first = await adm.send(
-            [PushMessage(h, payload) for h in ("old/id", "same", "busy", "expired-token")]
-        )
+    handles = ("old/id", "expired-token", "busy", "revoked", "same")
+    async with web_server(server.app) as origin:
+        adm = adm_sender(origin, options)
+        first = await adm.send([PushMessage(h, payload) for h in handles])
         second = await adm.send([PushMessage("expired-token", payload)])
         await adm.aclose()
-    assert [(o.kind, o.new_handle) for o in first] == [
-        (K.DELIVERED, "new-id"),
-        (K.DELIVERED, None),
-        (K.THROTTLED, None),
-        (K.TRANSIENT, None),
+    assert [(o.kind, o.handle, o.new_handle) for o in first] == [
+        (K.DELIVERED, "old/id", "new-id"),
+        (K.DELIVERED, "expired-token", None),
+        (K.THROTTLED, "busy", None),
+        (K.CREDENTIALS_REJECTED, "revoked", None),  # a bare refusal is not an expired token
+        (K.DELIVERED, "same", None),
     ]
     assert first[2].retry_after == 8.0
     assert second[0].kind is K.DELIVERED
     assert len(tokens) == 2
     assert tokens[0]["scope"] == ["messaging:push"]
-    assert bodies[0] == payload
+    sent = [(registration, token) for registration, token, _ in server.received]
+    assert sorted(sent[:5]) == sorted((h, "tok-1") for h in handles)
+    assert sent[5:] == [("expired-token", "tok-2"), ("expired-token", "tok-2")]
+    assert {body for _, _, body in server.received} == {payload}
+
+
+async def test_adm_failing_refresh_fails_only_the_expired_messages(
+    web_server: WebFactory, options: PnsOptions
+) -> None:
+    tokens: list[dict[str, list[str]]] = []
+    server = adm_app(tokens, failing=2)
+    async with web_server(server.app) as origin:
+        adm = adm_sender(origin, options)
+        outcomes = await adm.send([PushMessage(h, b"{}") for h in ("same", "expired-token")])
+        await adm.aclose()
+    assert [(o.kind, o.handle, o.status) for o in outcomes] == [
+        (K.DELIVERED, "same", 200),
+        (K.TRANSIENT, "expired-token", 503),
+    ]
+    assert outcomes[1].reason == "token endpoint: HTTP 503"
+    assert len(tokens) == 2
+    assert sorted((r, t) for r, t, _ in server.received) == [
+        ("expired-token", "tok-1"),
+        ("same", "tok-1"),
+    ]
