@@ -12,6 +12,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from h2.config import H2Configuration
 from h2.connection import H2Connection
@@ -44,12 +45,26 @@ _CONNECTION_WINDOW = 1 << 30
 _LARGE_BODY = 16384
 
 
+@dataclass
+class H2Counters:
+    """Figures about one server's connections; a server given none skips the bookkeeping."""
+
+    connections: int = 0
+    peak_streams: int = 0  # most streams open at once on one connection
+
+
 class H2ServerProtocol(asyncio.Protocol):
     def __init__(
-        self, handler: Handler, max_streams: int, live: set[H2ServerProtocol] | None = None
+        self,
+        handler: Handler,
+        max_streams: int,
+        live: set[H2ServerProtocol] | None = None,
+        *,
+        counters: H2Counters | None = None,
     ) -> None:
         self._handler = handler
         self._live = live if live is not None else set()
+        self._counters = counters
         self._max_streams = max_streams
         self._streams: dict[int, tuple[list[tuple[bytes, bytes]], bytearray]] = {}
         self._closed = False
@@ -62,6 +77,8 @@ class H2ServerProtocol(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._live.add(self)
+        if self._counters is not None:
+            self._counters.connections += 1
         ssl_object = transport.get_extra_info("ssl_object")
         if isinstance(ssl_object, ssl.SSLObject):
             self._conn.peer_cert = ssl_object.getpeercert() or None
@@ -92,6 +109,8 @@ class H2ServerProtocol(asyncio.Protocol):
             return
         try:
             events = self._h2.receive_data(data)
+            if self._counters is not None:
+                _count_streams(self._counters, self._h2)
             for event in events:
                 if isinstance(event, RequestReceived):
                     self._streams[event.stream_id] = (event.headers, bytearray())
@@ -177,6 +196,12 @@ class H2ServerProtocol(asyncio.Protocol):
         self._closed = True
         if self._transport is not None:
             self._transport.abort()
+
+
+def _count_streams(counters: H2Counters, h2: H2Connection) -> None:
+    # Taken after a read, before any answer: the most this read can have opened. h2 counts
+    # in O(open streams), which is why servers without counters skip it.
+    counters.peak_streams = max(counters.peak_streams, h2.open_inbound_streams)
 
 
 def _request(raw: list[tuple[bytes, bytes]], body: bytes, conn: Connection) -> Request:

@@ -74,6 +74,16 @@ class Reply:
 Handler = Callable[[Request], Reply]
 
 
+class Rejected(Exception):
+    """A request a simulator refuses: the status, the service's reason text, extra headers."""
+
+    def __init__(self, status: int, reason: str, *headers: tuple[str, str]) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+
+
 def json_reply(status: int, body: object, *headers: tuple[str, str]) -> Reply:
     data = json.dumps(body, separators=(",", ":")).encode()
     return Reply(status, (("content-type", "application/json"), *headers), data)

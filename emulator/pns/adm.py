@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.pns._http import Reply, Request, json_reply, parse_json_object
+from emulator.pns._http import Rejected, Reply, Request, json_reply, parse_json_object
 from emulator.pns.state import FaultKind, HandleState, Sim, SimState, TokenStore, connection_fault
 
 TOKEN_PATH = "/auth/O2/token"
@@ -29,13 +29,6 @@ class AdmClient:
     client_secret: str
 
 
-class _Rejected(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
 class AdmSimulator:
     def __init__(self, state: SimState) -> None:
         self._state = state
@@ -51,7 +44,7 @@ class AdmSimulator:
         handle = match.group(1)
         try:
             self._check(req, handle)
-        except _Rejected as exc:
+        except Rejected as exc:
             self._state.reject(Sim.ADM, handle, exc.reason)
             return _error(exc.status, exc.reason)
         return self._deliver(req, handle)
@@ -77,19 +70,19 @@ class AdmSimulator:
 
     def _check(self, req: Request, handle: str) -> None:
         if req.method != "POST":
-            raise _Rejected(405, "MethodNotAllowed")
+            raise Rejected(405, "MethodNotAllowed")
         if self.tokens.check(req.bearer()) is None:
-            raise _Rejected(401, "AccessTokenExpired")
+            raise Rejected(401, "AccessTokenExpired")
         # [U] the reference names these headers but not the answer to a wrong value
         if req.header("x-amzn-type-version") != TYPE_VERSION:
-            raise _Rejected(400, "InvalidType")
+            raise Rejected(400, "InvalidType")
         if "application/json" not in req.header("accept"):
-            raise _Rejected(400, "InvalidType")
+            raise Rejected(400, "InvalidType")
         if not _REGISTRATION.fullmatch(handle):
-            raise _Rejected(400, "InvalidRegistrationId")
+            raise Rejected(400, "InvalidRegistrationId")
         body = parse_json_object(req.body)
         if body is None or not set(body) <= _FIELDS:
-            raise _Rejected(400, "InvalidData")
+            raise Rejected(400, "InvalidData")
         _check_body(body)
 
     def _deliver(self, req: Request, handle: str) -> Reply:
@@ -131,22 +124,22 @@ class AdmSimulator:
 def _check_body(body: dict[str, Any]) -> None:
     data = body.get("data", {})
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise _Rejected(400, "InvalidData")
+        raise Rejected(400, "InvalidData")
     if len(_canonical(data).encode()) > _MAX_DATA:
-        raise _Rejected(413, "MessageTooLarge")
+        raise Rejected(413, "MessageTooLarge")
     key = body.get("consolidationKey")
     if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 64):
-        raise _Rejected(400, "InvalidConsolidationKey")
+        raise Rejected(400, "InvalidConsolidationKey")
     expires = body.get("expiresAfter")
     if expires is not None and (
         isinstance(expires, bool)
         or not isinstance(expires, int)
         or not 1 <= expires <= _MAX_EXPIRES
     ):
-        raise _Rejected(400, "InvalidExpiration")
+        raise Rejected(400, "InvalidExpiration")
     md5 = body.get("md5")
     if md5 is not None and md5 != checksum(data):
-        raise _Rejected(400, "InvalidChecksum")
+        raise Rejected(400, "InvalidChecksum")
 
 
 def _canonical(data: dict[str, str]) -> str:

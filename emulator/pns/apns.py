@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.pns import _jwt
-from emulator.pns._http import Connection, Reply, Request, json_reply
+from emulator.pns._http import Connection, Rejected, Reply, Request, json_reply
 from emulator.pns.state import FaultKind, HandleState, Sim, SimState, connection_fault
 
 _PREFIX = "/3/device/"
@@ -58,13 +58,6 @@ class _Auth:
     key_topics: frozenset[str] = frozenset()  # empty: any bundle id
 
 
-class _Rejected(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
 class ApnsSimulator:
     def __init__(self, state: SimState) -> None:
         self._state = state
@@ -84,8 +77,8 @@ class ApnsSimulator:
             payload_limit = self._check_headers(req, auth)
             self._check_body(req.body, payload_limit)
             if not _HEX.fullmatch(raw_token) or len(raw_token) < 64 or len(raw_token) % 2:
-                raise _Rejected(400, "BadDeviceToken")
-        except _Rejected as exc:
+                raise Rejected(400, "BadDeviceToken")
+        except Rejected as exc:
             self._state.reject(Sim.APNS, handle, exc.reason)
             return _error(exc.status, exc.reason, apns_id)
         return self._deliver(req, handle, apns_id)
@@ -121,19 +114,19 @@ class ApnsSimulator:
     def _check(self, req: Request, raw_token: str) -> _Auth:
         """Method, path, duplicates and provider authentication."""
         if req.method != "POST":
-            raise _Rejected(405, "MethodNotAllowed")
+            raise Rejected(405, "MethodNotAllowed")
         if not req.path.startswith(_PREFIX) or "/" in raw_token:
-            raise _Rejected(404, "BadPath")
+            raise Rejected(404, "BadPath")
         if not raw_token:
-            raise _Rejected(400, "MissingDeviceToken")
+            raise Rejected(400, "MissingDeviceToken")
         if req.duplicate_headers:
-            raise _Rejected(400, "DuplicateHeaders")
+            raise Rejected(400, "DuplicateHeaders")
         auth = req.headers.get("authorization")
         if auth is not None:
             return _Auth(key_topics=self._check_jwt(auth, req.conn).topics)
         uid = _cert_uid(req.conn.peer_cert)
         if uid is None:
-            raise _Rejected(403, "MissingProviderToken")
+            raise Rejected(403, "MissingProviderToken")
         return _Auth(cert_topics=tuple(uid + suffix for suffix in _CERT_SUFFIXES))
 
     def _check_jwt(self, auth: str, conn: Connection) -> ApnsKey:
@@ -141,7 +134,7 @@ class ApnsSimulator:
         scheme, _, token = auth.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise _Rejected(403, "InvalidProviderToken")
+            raise Rejected(403, "InvalidProviderToken")
         now = time.time()
         current: tuple[str, float, ApnsKey | None] = conn.state.get("apns_jwt", ("", 0.0, None))
         last_token, last_iat, last_key = current
@@ -149,14 +142,14 @@ class ApnsSimulator:
             return last_key  # the connection's current token, checked already
         key, iat = self._verify(token)
         if iat > now + 60:
-            raise _Rejected(403, "InvalidProviderToken")
+            raise Rejected(403, "InvalidProviderToken")
         if now - iat > _TOKEN_MAX_AGE:
-            raise _Rejected(403, "ExpiredProviderToken")
+            raise Rejected(403, "ExpiredProviderToken")
         first: ApnsKey | None = conn.state.setdefault("apns_key", key)
         if first is not None and first.key_id != key.key_id and first.team_id != key.team_id:
-            raise _Rejected(403, "UnrelatedKeyIdInToken")
+            raise Rejected(403, "UnrelatedKeyIdInToken")
         if last_token and token != last_token and iat - last_iat < _TOKEN_MIN_REFRESH:
-            raise _Rejected(429, "TooManyProviderTokenUpdates")
+            raise Rejected(429, "TooManyProviderTokenUpdates")
         conn.state["apns_jwt"] = (token, iat, key)
         return key
 
@@ -167,11 +160,11 @@ class ApnsSimulator:
         header = _jwt.header(token)
         key = self.keys.get(str(header.get("kid"))) if header else None
         if header is None or key is None or header.get("alg") != "ES256":
-            raise _Rejected(403, "InvalidProviderToken")
+            raise Rejected(403, "InvalidProviderToken")
         claims = _jwt.verified_claims(token, key.public_key, "ES256")
         iat = _jwt.number(claims.get("iat")) if claims else None
         if claims is None or iat is None or claims.get("iss") != key.team_id:
-            raise _Rejected(403, "InvalidProviderToken")
+            raise Rejected(403, "InvalidProviderToken")
         if len(self._verified) > 10_000:
             self._verified.clear()
         self._verified[token] = (key, iat)
@@ -182,42 +175,42 @@ class ApnsSimulator:
         cert_topics = auth.cert_topics
         topic = req.headers.get("apns-topic") or (cert_topics[0] if cert_topics else "")
         if not topic:
-            raise _Rejected(400, "MissingTopic")
+            raise Rejected(400, "MissingTopic")
         if not _TOPIC.fullmatch(topic):
-            raise _Rejected(400, "BadTopic")
+            raise Rejected(400, "BadTopic")
         push_type = req.headers.get("apns-push-type") or _implied_push_type(topic)
         suffix = _SUFFIX.get(push_type, "")
         if push_type not in _SUFFIX:
-            raise _Rejected(400, "InvalidPushType")
+            raise Rejected(400, "InvalidPushType")
         if suffix is not None and not _topic_fits(topic, suffix):
-            raise _Rejected(400, "BadTopic")  # [U] Apple's exact reason is not documented
+            raise Rejected(400, "BadTopic")  # [U] Apple's exact reason is not documented
         base = topic[: len(topic) - len(suffix)] if suffix else topic
         if (cert_topics is not None and topic not in cert_topics) or (
             auth.key_topics and base not in auth.key_topics
         ):
-            raise _Rejected(400, "TopicDisallowed")
+            raise Rejected(400, "TopicDisallowed")
         _check_apns_headers(req.headers, push_type)
         return 5120 if push_type == "voip" else 4096
 
     def _check_body(self, body: bytes, limit: int) -> None:
         if not body:
-            raise _Rejected(400, "PayloadEmpty")
+            raise Rejected(400, "PayloadEmpty")
         if len(body) > limit:
-            raise _Rejected(413, "PayloadTooLarge")
+            raise Rejected(413, "PayloadTooLarge")
 
 
 def _check_apns_headers(headers: dict[str, str], push_type: str) -> None:
     apns_id = headers.get("apns-id")
     if apns_id is not None and not _UUID.fullmatch(apns_id.lower()):
-        raise _Rejected(400, "BadMessageId")
+        raise Rejected(400, "BadMessageId")
     priority = headers.get("apns-priority", "10")
     if priority not in ("1", "5", "10") or (push_type == "background" and priority == "10"):
-        raise _Rejected(400, "BadPriority")
+        raise Rejected(400, "BadPriority")
     expiration = headers.get("apns-expiration", "0")
     if not expiration.isdigit():
-        raise _Rejected(400, "BadExpirationDate")
+        raise Rejected(400, "BadExpirationDate")
     if len(headers.get("apns-collapse-id", "").encode()) > 64:
-        raise _Rejected(400, "BadCollapseId")
+        raise Rejected(400, "BadCollapseId")
 
 
 def _new_apns_id() -> str:

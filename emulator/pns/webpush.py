@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator.pns import _jwt
 from emulator.pns._ece import EceError, decrypt, public_bytes
-from emulator.pns._http import Reply, Request, json_reply
+from emulator.pns._http import Rejected, Reply, Request, json_reply
 from emulator.pns.state import FaultKind, HandleState, Sim, SimState, connection_fault
 
 PUSH_PREFIX = "/push/"
@@ -32,13 +32,6 @@ class Subscription:
     private_key: ec.EllipticCurvePrivateKey
     auth: bytes
     application_server_key: str | None  # b64url VAPID public key fixed at subscribe time
-
-
-class _Rejected(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 class WebPushSimulator:
@@ -67,52 +60,52 @@ class WebPushSimulator:
         sub_id = req.path.removeprefix(PUSH_PREFIX) if req.path.startswith(PUSH_PREFIX) else ""
         try:
             plaintext = self._check(req, sub_id)
-        except _Rejected as exc:
+        except Rejected as exc:
             self._state.reject(Sim.WEBPUSH, sub_id, exc.reason)
             return _error(exc.status, exc.reason)
         return self._deliver(req, sub_id, plaintext)
 
     def _check(self, req: Request, sub_id: str) -> bytes:
         if req.method != "POST":
-            raise _Rejected(405, "MethodNotAllowed")
+            raise Rejected(405, "MethodNotAllowed")
         sub = self.subscriptions.get(sub_id)
         if sub is None:
-            raise _Rejected(404, "BadPath")
+            raise Rejected(404, "BadPath")
         self._check_vapid(req, sub)
         ttl = req.headers.get("ttl", "")
         if not ttl.isdigit():
-            raise _Rejected(400, "BadTtl")
+            raise Rejected(400, "BadTtl")
         if req.headers.get("urgency", "normal") not in _URGENCY:
-            raise _Rejected(400, "BadUrgency")
+            raise Rejected(400, "BadUrgency")
         if "topic" in req.headers and not _TOPIC.fullmatch(req.headers["topic"]):
-            raise _Rejected(400, "BadWebPushTopic")
+            raise Rejected(400, "BadWebPushTopic")
         if len(req.body) > _MAX_BODY:
-            raise _Rejected(413, "PayloadTooLarge")
+            raise Rejected(413, "PayloadTooLarge")
         if not req.body:
             return b""
         if req.header("content-encoding").strip().lower() != "aes128gcm":
-            raise _Rejected(400, "BadWebPushRequest")
+            raise Rejected(400, "BadWebPushRequest")
         try:
             return decrypt(req.body, sub.private_key, sub.auth)
         except EceError as exc:
-            raise _Rejected(400, "BadWebPushRequest") from exc
+            raise Rejected(400, "BadWebPushRequest") from exc
 
     def _check_vapid(self, req: Request, sub: Subscription) -> None:
         params = _vapid_params(req.header("authorization"))
         token, key_text = params.get("t", ""), params.get("k", "")
         if not token or not key_text:
-            raise _Rejected(401, "BadAuthorizationHeader")
+            raise Rejected(401, "BadAuthorizationHeader")
         try:
             key = ec.EllipticCurvePublicKey.from_encoded_point(
                 ec.SECP256R1(), _jwt.b64url_decode(key_text)
             )
         except ValueError as exc:
-            raise _Rejected(403, "BadVapidPublicKey") from exc
+            raise Rejected(403, "BadVapidPublicKey") from exc
         if sub.application_server_key and key_text.rstrip("=") != sub.application_server_key:
-            raise _Rejected(403, "VapidPkHashMismatch")
+            raise Rejected(403, "VapidPkHashMismatch")
         claims = _jwt.verified_claims(token, key, "ES256")
         if claims is None:
-            raise _Rejected(403, "BadJwtToken")
+            raise Rejected(403, "BadJwtToken")
         exp = _jwt.number(claims.get("exp"))
         audiences = {self.origin, f"https://{req.header('host')}"}
         sub_claim = claims.get("sub")
@@ -123,7 +116,7 @@ class WebPushSimulator:
             or not isinstance(sub_claim, str)
             or not sub_claim.startswith(("mailto:", "https:"))
         ):
-            raise _Rejected(403, "BadJwtToken")
+            raise Rejected(403, "BadJwtToken")
 
     def _deliver(self, req: Request, sub_id: str, plaintext: bytes) -> Reply:
         fault, latency = self._state.draw_fault(Sim.WEBPUSH, sub_id)

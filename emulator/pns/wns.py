@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from emulator.pns._http import Reply, Request, json_reply
+from emulator.pns._http import Rejected, Reply, Request, json_reply
 from emulator.pns.state import FaultKind, HandleState, Sim, SimState, TokenStore, connection_fault
 
 LIVE_TOKEN_PATH = "/accesstoken.srf"
@@ -38,13 +38,6 @@ class WnsClient:
     tenant_id: str = ""  # Entra clients: the tenant their token endpoint is under
 
 
-class _Rejected(Exception):
-    def __init__(self, status: int, description: str, *headers: tuple[str, str]) -> None:
-        super().__init__(description)
-        self.status = status
-        self.headers = headers
-
-
 class WnsSimulator:
     def __init__(self, state: SimState) -> None:
         self._state = state
@@ -62,9 +55,9 @@ class WnsSimulator:
         handle = _channel_token(req.query)
         try:
             self._check(req, handle)
-        except _Rejected as exc:
+        except Rejected as exc:
             self._state.reject(Sim.WNS, handle, f"{exc.status}")
-            return _error(exc.status, str(exc), *exc.headers)
+            return _error(exc.status, exc.reason, *exc.headers)
         return self._deliver(req, handle)
 
     def _token(self, req: Request, scope: str, tenant: str | None) -> Reply:
@@ -91,20 +84,20 @@ class WnsSimulator:
 
     def _check(self, req: Request, handle: str) -> None:
         if req.method != "POST":
-            raise _Rejected(405, "Only POST is supported.")
+            raise Rejected(405, "Only POST is supported.")
         if self.tokens.check(req.bearer()) is None:
-            raise _Rejected(401, "The access token is invalid or has expired.")
+            raise Rejected(401, "The access token is invalid or has expired.")
         if not _CHANNEL.fullmatch(handle):
-            raise _Rejected(404, "The channel URI is not valid.")
+            raise Rejected(404, "The channel URI is not valid.")
         kind = req.header("x-wns-type")
         if kind not in _TYPES:
-            raise _Rejected(400, "X-WNS-Type is missing or invalid.")
+            raise Rejected(400, "X-WNS-Type is missing or invalid.")
         content_type = req.header("content-type").split(";")[0].strip().lower()
         if content_type != _TYPES[kind]:
-            raise _Rejected(400, f"Content-Type must be {_TYPES[kind]} for {kind}.")
+            raise Rejected(400, f"Content-Type must be {_TYPES[kind]} for {kind}.")
         _check_optional_headers(req)
         if len(req.body) > _MAX_PAYLOAD:
-            raise _Rejected(413, "The notification payload exceeds the 5000 byte limit.")
+            raise Rejected(413, "The notification payload exceeds the 5000 byte limit.")
         if kind != "wns/raw":
             _check_xml(req.body, kind.removeprefix("wns/"))
 
@@ -159,16 +152,16 @@ def _check_optional_headers(req: Request) -> None:
     for name, valid in checks:
         value = req.headers.get(name)
         if value is not None and not valid(value):
-            raise _Rejected(400, f"The {name} header is invalid.")
+            raise Rejected(400, f"The {name} header is invalid.")
 
 
 def _check_xml(body: bytes, root: str) -> None:
     try:
         element = ET.fromstring(body)
     except ET.ParseError as exc:
-        raise _Rejected(400, "The notification payload is not well-formed XML.") from exc
+        raise Rejected(400, "The notification payload is not well-formed XML.") from exc
     if element.tag != root:
-        raise _Rejected(400, f"The payload root element must be <{root}>.")
+        raise Rejected(400, f"The payload root element must be <{root}>.")
 
 
 def _channel_token(query: str) -> str:

@@ -5,40 +5,42 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from aiohttp import web
-from integration.pns.pns_h2_server import (
-    H2TestServer,
-    TlsFiles,
-    make_tls_files,
-    server_ssl_context,
-    start_server,
-)
+from integration.pns.pns_h2_server import H2TestServer, start_server
 
+from emulator.pns.certs import CertPaths, ensure_certs, server_context
 from shared.pns.options import PnsOptions
 
-H2Factory = Callable[[H2TestServer], AbstractAsyncContextManager[str]]
+
+class H2Factory(Protocol):
+    def __call__(
+        self, server: H2TestServer, client_ca: Path | None = None
+    ) -> AbstractAsyncContextManager[str]: ...
+
+
 WebFactory = Callable[[web.Application], AbstractAsyncContextManager[str]]
 
 
 @pytest.fixture(scope="session")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls_files(tmp_path_factory.mktemp("pns-tls"))
+def server_certs(tmp_path_factory: pytest.TempPathFactory) -> CertPaths:
+    return ensure_certs(tmp_path_factory.mktemp("pns-tls"))
 
 
 @pytest.fixture
-def options(tls_files: TlsFiles) -> PnsOptions:
-    return PnsOptions(ca_file=str(tls_files.ca), request_timeout=5.0, connect_timeout=5.0)
+def options(server_certs: CertPaths) -> PnsOptions:
+    return PnsOptions(ca_file=str(server_certs.ca_file), request_timeout=5.0, connect_timeout=5.0)
 
 
 @pytest.fixture
-def h2_server(tls_files: TlsFiles) -> H2Factory:
+def h2_server(server_certs: CertPaths) -> H2Factory:
     """``async with h2_server(H2TestServer(...)) as origin:`` serves on a free port."""
 
     @asynccontextmanager
     async def serve(server: H2TestServer, client_ca: Path | None = None) -> AsyncIterator[str]:
-        listener = await start_server(server, tls_files, client_ca=client_ca)
+        listener = await start_server(server, server_certs, client_ca=client_ca)
         try:
             yield f"https://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
         finally:
@@ -49,16 +51,15 @@ def h2_server(tls_files: TlsFiles) -> H2Factory:
 
 
 @pytest.fixture
-def web_server(tls_files: TlsFiles) -> WebFactory:
+def web_server(server_certs: CertPaths) -> WebFactory:
     """``async with web_server(app) as origin:`` serves an aiohttp app over TLS (HTTP/1.1)."""
 
     @asynccontextmanager
     async def serve(app: web.Application) -> AsyncIterator[str]:
         runner = web.AppRunner(app)
         await runner.setup()
-        site = web.TCPSite(
-            runner, "127.0.0.1", 0, ssl_context=server_ssl_context(tls_files, h2=False)
-        )
+        context = server_context(server_certs, ["http/1.1"])
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
         await site.start()
         port = runner.addresses[0][1]
         try:

@@ -14,9 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from integration.pns.conftest import H2Factory
-from integration.pns.pns_h2_server import H2TestServer, Reply, Request, apns_ok, json_reply
+from integration.pns.pns_h2_server import H2TestServer, apns_ok
 from unit.pns.keys import ec_key, ec_pem
 
+from emulator.pns._http import Reply, Request, json_reply
 from shared.pns.apns import ApnsCredentials, ApnsSender
 from shared.pns.base import OutcomeKind, PushMessage
 from shared.pns.options import PnsOptions

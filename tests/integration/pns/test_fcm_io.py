@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import jwt
 from aiohttp import web
 from integration.pns.conftest import H2Factory, WebFactory
-from integration.pns.pns_h2_server import H2TestServer, Reply, Request, json_reply
+from integration.pns.pns_h2_server import H2TestServer
 from unit.pns.keys import rsa_key, rsa_pem
 
+from emulator.pns._http import Reply, Request, json_reply
 from shared.pns.base import OutcomeKind, PushMessage
 from shared.pns.fcm import FcmCredentials, FcmSender
 from shared.pns.options import PnsOptions
 
 K = OutcomeKind
 HANDLE = "dXNlcjE6APA91bH-token"
+FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 
 
-def token_app(assertions: list[dict[str, object]]) -> web.Application:
+def token_app(
+    assertions: list[dict[str, object]], *, failing: int | None = None
+) -> web.Application:
+    """Hands out ``tok-1``, ``tok-2``, ...; the fetch numbered ``failing`` answers 503."""
+
     async def token(request: web.Request) -> web.Response:
         form = parse_qs(await request.text())
         assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
@@ -30,6 +37,8 @@ def token_app(assertions: list[dict[str, object]]) -> web.Application:
             audience=str(request.url),
         )
         assertions.append(claims)
+        if len(assertions) == failing:
+            return web.json_response({"error": "backend_error"}, status=503)
         return web.json_response({"access_token": f"tok-{len(assertions)}", "expires_in": 3599})
 
     app = web.Application()
@@ -78,28 +87,72 @@ async def test_token_is_fetched_once_and_messages_go_out_as_v1(
     assert json.loads(server.requests[1].body) == {"message": {"token": HANDLE, "data": {"k": "v"}}}
 
 
-async def test_a_refused_access_token_is_refreshed_once(
-    h2_server: H2Factory, web_server: WebFactory, options: PnsOptions
-) -> None:
+def refusing(handles: set[str]) -> Callable[[Request], Reply]:
+    """FCM refusing ``tok-1`` for ``handles``; a Firebase-side 401 for ``apns-creds``."""
+
     def respond(request: Request) -> Reply:
-        if request.headers["authorization"] == "Bearer tok-1":
-            error = {
-                "code": 401,
-                "message": "Request had invalid credentials.",
-                "status": "UNAUTHENTICATED",
-            }
+        handle = sent_handle(request)
+        if request.headers["authorization"] == "Bearer tok-1" and handle in handles:
+            message = "Request had invalid credentials."
+            error = {"code": 401, "status": "UNAUTHENTICATED", "message": message}
+            return json_reply(401, {"error": error})
+        if handle == "apns-creds":
+            details = [{"@type": FCM_ERROR, "errorCode": "THIRD_PARTY_AUTH_ERROR"}]
+            error = {"code": 401, "status": "UNAUTHENTICATED", "message": "", "details": details}
             return json_reply(401, {"error": error})
         return ok(request)
 
+    return respond
+
+
+def sent_handle(request: Request) -> str:
+    handle: str = json.loads(request.body)["message"]["token"]
+    return handle
+
+
+def received(server: H2TestServer) -> list[tuple[str, str]]:
+    """(registration token, access token) of each request the server received, in order."""
+    return [(sent_handle(r), r.headers["authorization"]) for r in server.requests]
+
+
+async def test_a_refused_access_token_is_refreshed_once_for_just_those_messages(
+    h2_server: H2Factory, web_server: WebFactory, options: PnsOptions
+) -> None:
     assertions: list[dict[str, object]] = []
-    server = H2TestServer(respond=respond)
+    server = H2TestServer(respond=refusing({"refused-1", "refused-2"}))
+    handles = ("refused-1", "ok", "apns-creds", "refused-2")
     async with web_server(token_app(assertions)) as tokens, h2_server(server) as origin:
         fcm = sender(tokens, origin, options)
-        outcomes = await fcm.send([PushMessage(HANDLE, b"{}"), PushMessage(HANDLE + "2", b"{}")])
+        outcomes = await fcm.send([PushMessage(h, b"{}") for h in handles])
         await fcm.aclose()
-    assert [o.kind for o in outcomes] == [K.DELIVERED, K.DELIVERED]
+    assert [(o.kind, o.handle) for o in outcomes] == [
+        (K.DELIVERED, "refused-1"),
+        (K.DELIVERED, "ok"),
+        (K.CREDENTIALS_REJECTED, "apns-creds"),  # Firebase's own settings: resending cannot help
+        (K.DELIVERED, "refused-2"),
+    ]
     assert len(assertions) == 2
-    assert len(server.requests) == 4
+    requests = received(server)
+    assert sorted(requests[:4]) == sorted((h, "Bearer tok-1") for h in handles)
+    assert sorted(requests[4:]) == [("refused-1", "Bearer tok-2"), ("refused-2", "Bearer tok-2")]
+
+
+async def test_a_failing_refresh_fails_only_the_refused_messages(
+    h2_server: H2Factory, web_server: WebFactory, options: PnsOptions
+) -> None:
+    assertions: list[dict[str, object]] = []
+    server = H2TestServer(respond=refusing({"refused"}))
+    token_server = web_server(token_app(assertions, failing=2))
+    async with token_server as tokens, h2_server(server) as origin:
+        fcm = sender(tokens, origin, options)
+        outcomes = await fcm.send([PushMessage(h, b"{}") for h in ("ok", "refused")])
+        await fcm.aclose()
+    assert [(o.kind, o.handle, o.status, o.reason) for o in outcomes] == [
+        (K.DELIVERED, "ok", 200, ""),
+        (K.TRANSIENT, "refused", 503, "token endpoint: HTTP 503"),
+    ]
+    assert len(assertions) == 2
+    assert sorted(received(server)) == [("ok", "Bearer tok-1"), ("refused", "Bearer tok-1")]
 
 
 async def test_quota_exceeded_reports_retry_after(
@@ -108,7 +161,7 @@ async def test_quota_exceeded_reports_retry_after(
     def respond(request: Request) -> Reply:
         details = [
             {
-                "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+                "@type": FCM_ERROR,
                 "errorCode": "QUOTA_EXCEEDED",
             }
         ]

@@ -6,9 +6,10 @@ import json
 from dataclasses import replace
 
 from integration.pns.conftest import H2Factory
-from integration.pns.pns_h2_server import H2TestServer, Reply, Request, apns_ok
+from integration.pns.pns_h2_server import H2TestServer, apns_ok
 from unit.pns.keys import ec_pem
 
+from emulator.pns._http import Reply, Request
 from shared.pns.apns import ApnsCredentials, ApnsSender
 from shared.pns.base import OutcomeKind, PushMessage
 from shared.pns.options import PnsOptions
