@@ -80,6 +80,8 @@ class Settings:
     pages_in_flight: int = 4
     # Delete an installation this long after its channel was marked expired; None: never.
     expired_channel_delete_seconds: float | None = None
+    # Days of feedback history kept (feedbackcontainer lists 30); older rows are deleted.
+    feedback_history_days: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +96,7 @@ class Settings:
             pns_ca_file=env.get("HERALD_PNS_CA_FILE", "").strip() or None,
             feedback_reports_per_run=_count(env, "HERALD_FEEDBACK_REPORTS_PER_RUN", 5000),
             expiry_pages_per_run=_count(env, "HERALD_EXPIRY_PAGES_PER_RUN", 10),
+            feedback_history_days=_count(env, "HERALD_FEEDBACK_HISTORY_DAYS", 30),
             pages_in_flight=_count(env, "HERALD_PAGES_IN_FLIGHT", 4),
             expired_channel_delete_seconds=(
                 _seconds(env, "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", 0.0)

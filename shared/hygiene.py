@@ -2,11 +2,13 @@
 
 Each run, bounded and resumable (a run that dies leaves the rest to the next):
 
-1. finish registry writes whose writer died (rows still ``Pending`` after the grace period);
-2. apply the push services' dead-handle reports: expire or replace the handles;
-3. delete installations whose channel stayed expired past the optional grace period;
-4. remove installations past their ``expirationTime``, with their tag-index rows;
-5. release scheduled sends that came within a queue message's reach.
+1. delete feedback history older than ``HERALD_FEEDBACK_HISTORY_DAYS`` (first, so that what
+   this run writes stays at least until the next);
+2. finish registry writes whose writer died (rows still ``Pending`` after the grace period);
+3. apply the push services' dead-handle reports: expire or replace the handles;
+4. delete installations whose channel stayed expired past the optional grace period;
+5. remove installations past their ``expirationTime``, with their tag-index rows;
+6. release scheduled sends that came within a queue message's reach.
 
 The counts go to the log, per hub and in total, and into each hub's hygiene summary, which
 ``GET /{hub}/feedback`` answers beside the pruning history.
@@ -24,6 +26,7 @@ from shared.errors import NotFoundError
 from shared.feedback.expiry import delete_after_grace, remove_expired
 from shared.feedback.registry import Tally
 from shared.feedback.reports import apply_reports
+from shared.feedback.retention import HISTORY_DELETED, delete_old_history
 from shared.messages import QUEUE_DELAY_LIMIT, schedule_plan
 from shared.store.feedback import Action
 from shared.store.hygiene import HygieneStore
@@ -44,12 +47,14 @@ class HygieneReport:
     removed_installations: int = 0  # past their expirationTime
     deleted_installations: int = 0  # channel expired for longer than the grace period
     unmatched_reports: int = 0  # the handle had already left the registry
+    deleted_history: int = 0  # feedback history rows past their retention
 
 
 async def run_hygiene() -> HygieneReport:
     engine = get_engine()
     now = datetime.now(UTC)
     tally = Tally()
+    await delete_old_history(engine, tally, now)
     grace = timedelta(seconds=engine.settings.pending_grace_seconds)
     async for key in engine.installations.finish_pending(older_than=grace):
         tally.add(key.hub, WRITES_FINISHED)
@@ -66,12 +71,13 @@ async def run_hygiene() -> HygieneReport:
         removed_installations=tally.total(Action.REMOVED),
         deleted_installations=tally.total(Action.DELETED),
         unmatched_reports=tally.total(Action.UNMATCHED),
+        deleted_history=tally.total(HISTORY_DELETED),
     )
     await _summarise(engine, tally, now)
     log.info(
         "Registry hygiene: %d handles expired, %d handles replaced, %d expired installations "
         "removed, %d expired channels deleted, %d reports unmatched, %d interrupted writes "
-        "finished, %d scheduled sends released",
+        "finished, %d scheduled sends released, %d history rows past retention deleted",
         report.expired_handles,
         report.replaced_handles,
         report.removed_installations,
@@ -79,6 +85,7 @@ async def run_hygiene() -> HygieneReport:
         report.unmatched_reports,
         report.finished_writes,
         released,
+        report.deleted_history,
     )
     return report
 

@@ -6,7 +6,8 @@ with the Blob Storage API. Herald answers with a URL of its own, ``/{hub}/feedba
 signed for an hour with the caller's Manage policy key, and serves the two Blob operations a
 reader needs on it: List Blobs (``?restype=container&comp=list``) and Get Blob (with ranges).
 The blobs are rendered from the feedback history on demand; only reports from push services
-appear, as in NH (removals of expired installations are in ``GET /{hub}/feedback``).
+appear, as in NH (removals of expired installations are in ``GET /{hub}/feedback``), and only
+days still within the history's retention are listed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime as http_date
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -24,6 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 from shared.auth.sas import AccessRight
 from shared.engine import get_engine
 from shared.errors import BadRequestError, ForbiddenError, HeraldError, NotFoundError
+from shared.feedback.retention import first_kept_day
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
 from shared.model.channels import InstallationPlatform
@@ -188,6 +191,8 @@ async def _blob_service(hub: Hub, request: HttpRequestData, now: datetime) -> Ht
     engine = get_engine()
     check_container_sas(request.query, hub, now)
     summary = await HygieneStore(engine.tables).get_summary(hub.name)
+    kept = first_kept_day(now, engine.settings.feedback_history_days)
+    summary = replace(summary, report_days=tuple(d for d in summary.report_days if d >= kept))
     common = {"x-ms-version": _BLOB_VERSION}
     blob = request.route.get("blob")
     if not blob:

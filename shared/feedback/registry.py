@@ -62,8 +62,8 @@ class Tally:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     report_days: dict[str, set[str]] = field(default_factory=dict)
 
-    def add(self, hub: str, what: str) -> None:
-        self.counts[(hub, what)] += 1
+    def add(self, hub: str, what: str, count: int = 1) -> None:
+        self.counts[(hub, what)] += count
 
     def add_report_day(self, hub: str, reported_at: datetime) -> None:
         self.report_days.setdefault(hub, set()).add(reported_at.astimezone(UTC).strftime("%Y%m%d"))

@@ -7,11 +7,13 @@ the outcome as a *history* row, ``{hub}~{platform}`` / ``{report time}~{handle h
 deletes the inbox row: the inbox is its own cursor, so a run that dies resumes where it
 stopped, and applying a report twice changes nothing. History rows are what
 ``GET /{hub}/feedback`` pages through. Hub names never hold ``~``, so inbox partitions and a
-hub's ``{hub}~`` range never meet.
+hub's ``{hub}~`` range never meet. History past its retention is deleted by a key range:
+RowKeys begin with the report time, so a partition's old rows are its first ones.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,11 +22,15 @@ from enum import StrEnum
 from itertools import groupby
 from typing import Any
 
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableTransactionError, UpdateMode
+from azure.data.tables.aio import TableClient
 
 from shared.store.tables import FEEDBACK, Tables
 
 _TRANSACTION_LIMIT = 100
+_PAGE = 1000
+_DELETES_IN_FLIGHT = 4  # transactions of one partition's deletes sent at once
+_STAMP = "%Y%m%dT%H%M%S%f"  # RowKeys start with this, so key order is time order
 INBOX_SHARDS = 16
 _INBOX = "~inbox~"
 
@@ -138,8 +144,16 @@ def _fields(dead: DeadHandle) -> dict[str, Any]:
     return fields
 
 
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(_STAMP)
+
+
+def history_partition(hub: str, platform: str) -> str:
+    return f"{hub}~{platform}"
+
+
 def _inbox_entity(hub: str, dead: DeadHandle) -> dict[str, Any]:
-    stamp = dead.reported_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
+    stamp = _stamp(dead.reported_at)
     return {
         "PartitionKey": _inbox_partition(hub, dead),
         "RowKey": f"{stamp}~{hub}~{dead.platform}~{_digest(dead.handle)}",
@@ -162,10 +176,9 @@ def _dead(row: Mapping[str, Any]) -> DeadHandle:
 
 
 def _history_entity(hub: str, entry: FeedbackEntry) -> dict[str, Any]:
-    stamp = entry.reported_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
     entity: dict[str, Any] = {
-        "PartitionKey": f"{hub}~{entry.platform}",
-        "RowKey": f"{stamp}~{_digest(entry.handle)}",
+        "PartitionKey": history_partition(hub, entry.platform),
+        "RowKey": f"{_stamp(entry.reported_at)}~{_digest(entry.handle)}",
         "Platform": entry.platform,
         "Handle": entry.handle,
         "InstallationId": entry.installation_id,
@@ -261,7 +274,7 @@ class FeedbackStore:
             parameters: dict[str, Any] = {"low": f"{hub}~", "high": f"{hub}~~"}
         else:
             clauses = ["PartitionKey eq @pk"]
-            parameters = {"pk": f"{hub}~{platform}"}
+            parameters = {"pk": history_partition(hub, platform)}
         if since is not None:
             clauses.append("ReportedAt ge @since")
             parameters["since"] = since
@@ -287,7 +300,43 @@ class FeedbackStore:
         for platform in platforms:
             rows = table.query_entities(
                 "PartitionKey eq @pk and RowKey ge @first and RowKey lt @after",
-                parameters={"pk": f"{hub}~{platform}", "first": first, "after": after},
+                parameters={"pk": history_partition(hub, platform), "first": first, "after": after},
             )
             entries += [_entry(row) async for row in rows]
         return entries
+
+    async def delete_history_before(self, partition: str, before: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` of a history partition's rows reported before ``before``,
+        oldest first, in transactions of up to 100; answer how many. Rows another run deleted
+        meanwhile count too: deleting is idempotent."""
+        table = await self._tables.get(FEEDBACK)
+        rows = table.query_entities(
+            "PartitionKey eq @pk and RowKey lt @before",
+            parameters={"pk": partition, "before": _stamp(before)},
+            select=["RowKey"],
+            results_per_page=min(limit, _PAGE),
+        )
+        keys: list[str] = []
+        async for row in rows:
+            keys.append(str(row["RowKey"]))
+            if len(keys) >= limit:
+                break
+        slots = asyncio.Semaphore(_DELETES_IN_FLIGHT)
+
+        async def delete(chunk: Sequence[str]) -> None:
+            async with slots:
+                await _delete_rows(table, partition, chunk)
+
+        chunks = [keys[i : i + _TRANSACTION_LIMIT] for i in range(0, len(keys), _TRANSACTION_LIMIT)]
+        await asyncio.gather(*(delete(chunk) for chunk in chunks))
+        return len(keys)
+
+
+async def _delete_rows(table: TableClient, partition: str, keys: Sequence[str]) -> None:
+    """One transaction; if a row is already gone (it fails the whole transaction), one by one."""
+    rows = [{"PartitionKey": partition, "RowKey": key} for key in keys]
+    try:
+        await table.submit_transaction([("delete", row) for row in rows])
+    except TableTransactionError:
+        for key in keys:
+            await table.delete_entity(partition, key)  # absent: no error

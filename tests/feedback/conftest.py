@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from azure.storage.blob.aio import ContainerClient
 from sending.conftest import Stack, new_stack
 
 from devstack.simulated import app_settings
@@ -84,3 +85,23 @@ async def all_feedback(stack: Stack, http: httpx.AsyncClient) -> list[dict[str, 
         if body["continuationToken"] is None:
             return entries
         params = {"continuationToken": body["continuationToken"]}
+
+
+async def container_url(stack: Stack) -> str:
+    """The hub's feedbackcontainer URL, asked for as the NH SDKs ask."""
+    async with stack.nh.client() as http:
+        response = await http.get(
+            "/feedbackcontainer",
+            headers=stack.nh.headers(
+                **{"Content-Type": "application/xml;type=entry;charset=utf-8"}
+            ),
+        )
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+async def read_container(url: str) -> dict[str, bytes]:
+    """Every blob the container lists, read with the Blob client."""
+    async with ContainerClient.from_container_url(url) as container:
+        names = [blob.name async for blob in container.list_blobs()]
+        return {name: await (await container.download_blob(name)).readall() for name in names}

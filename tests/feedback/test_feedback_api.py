@@ -18,7 +18,7 @@ from .conftest import feedback_page, run_timer
 
 
 def _reports(count: int) -> list[DeadHandle]:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)  # within retention
     return [
         DeadHandle(
             platform="apns" if i % 2 else "fcmv1",

@@ -13,28 +13,10 @@ from sending.conftest import Stack
 
 from support.processes import HostProcess
 
-from .conftest import run_timer
+from .conftest import container_url, read_container, run_timer
 
 ENTRY = "application/xml;type=entry;charset=utf-8"  # what the NH JS SDK sends
 NS = "{http://schemas.microsoft.com/netservices/2010/10/servicebus/connect}"
-
-
-async def _container_url(stack: Stack) -> str:
-    async with stack.nh.client() as http:
-        response = await http.get(
-            "/feedbackcontainer",
-            headers=stack.nh.headers(
-                **{"Content-Type": "application/xml;type=entry;charset=utf-8"}
-            ),
-        )
-    assert response.status_code == 200, response.text
-    return response.text
-
-
-async def _read_all(url: str) -> dict[str, bytes]:
-    async with ContainerClient.from_container_url(url) as container:
-        names = [blob.name async for blob in container.list_blobs()]
-        return {name: await (await container.download_blob(name)).readall() for name in names}
 
 
 async def test_a_blob_client_reads_the_day_s_feedback(stack: Stack, app: HostProcess) -> None:
@@ -46,7 +28,7 @@ async def test_a_blob_client_reads_the_day_s_feedback(stack: Stack, app: HostPro
         await stack.finished(http, notification)
     await run_timer(app)
 
-    blobs = await _read_all(await _container_url(stack))
+    blobs = await read_container(await container_url(stack))
 
     assert list(blobs) == [datetime.now(UTC).strftime("%m%d%Y")]
     (line,) = blobs.popitem()[1].decode().splitlines()
@@ -61,7 +43,7 @@ async def test_a_blob_client_reads_the_day_s_feedback(stack: Stack, app: HostPro
 
 
 async def test_the_container_url_is_signed_and_needs_manage(stack: Stack, app: HostProcess) -> None:
-    url = await _container_url(stack)
+    url = await container_url(stack)
     scheme, netloc, path, query, _ = urlsplit(url)
     params = {k: v[0] for k, v in parse_qs(query).items()}
     forged = urlunsplit((scheme, netloc, path, urlencode({**params, "sig": "AAAA"}), ""))

@@ -15,6 +15,7 @@ def test_the_defaults_bound_each_run_and_never_delete() -> None:
     assert settings.feedback_reports_per_run == 5000
     assert settings.expiry_pages_per_run == 10
     assert settings.expired_channel_delete_seconds is None
+    assert settings.feedback_history_days == 30
 
 
 def test_the_settings_are_read() -> None:
@@ -24,11 +25,13 @@ def test_the_settings_are_read() -> None:
             "HERALD_FEEDBACK_REPORTS_PER_RUN": "200",
             "HERALD_EXPIRY_PAGES_PER_RUN": "3",
             "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS": "0",
+            "HERALD_FEEDBACK_HISTORY_DAYS": " 90 ",
         }
     )
     assert settings.feedback_reports_per_run == 200
     assert settings.expiry_pages_per_run == 3
     assert settings.expired_channel_delete_seconds == 0.0
+    assert settings.feedback_history_days == 90
 
 
 @pytest.mark.parametrize(
@@ -38,6 +41,10 @@ def test_the_settings_are_read() -> None:
         ("HERALD_FEEDBACK_REPORTS_PER_RUN", "many"),
         ("HERALD_EXPIRY_PAGES_PER_RUN", "²"),
         ("HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", "-1"),
+        ("HERALD_FEEDBACK_HISTORY_DAYS", "0"),
+        ("HERALD_FEEDBACK_HISTORY_DAYS", "junk"),
+        ("HERALD_FEEDBACK_HISTORY_DAYS", "-30"),
+        ("HERALD_FEEDBACK_HISTORY_DAYS", "7.5"),
     ],
 )
 def test_a_bad_value_names_its_setting(setting: str, value: str) -> None:
