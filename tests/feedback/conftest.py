@@ -4,6 +4,7 @@ a hub whose credentials point at the simulators; plus running the timer on deman
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from sending.conftest import Stack, new_stack
 from devstack.simulated import app_settings
 from emulator.pns import RunningSimulators, running_simulators
 from shared.engine import Engine
+from shared.store.feedback import Action, FeedbackEntry
 from support.processes import REPO, HostProcess, running_host
 from support.stack import app_env, engine_for
 
@@ -105,3 +107,19 @@ async def read_container(url: str) -> dict[str, bytes]:
     async with ContainerClient.from_container_url(url) as container:
         names = [blob.name async for blob in container.list_blobs()]
         return {name: await (await container.download_blob(name)).readall() for name in names}
+
+
+def history_entry(
+    platform: str, handle: str, reported_at: datetime, action: Action = Action.EXPIRED
+) -> FeedbackEntry:
+    """A history row for an expired handle, reported (and applied) at ``reported_at``."""
+    return FeedbackEntry(
+        platform=platform,
+        handle=handle,
+        installation_id="",
+        action=action,
+        outcome="expired_handle",
+        reason="Unregistered",
+        reported_at=reported_at,
+        applied_at=reported_at,
+    )

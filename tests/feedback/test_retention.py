@@ -20,8 +20,10 @@ from shared.engine import Engine
 from shared.feedback.registry import Tally
 from shared.feedback.retention import HISTORY_DELETED, delete_old_history, history_cutoff
 from shared.hubs.model import Hub
-from shared.store.feedback import Action, FeedbackEntry
+from shared.store.feedback import FeedbackEntry
 from support.stack import app_env, create_hub
+
+from .conftest import history_entry
 
 BOUND = 40
 # Far apart, so that no two tests share a day's pass (nor their rows a day).
@@ -47,19 +49,6 @@ def test_the_cutoff_is_the_midnight_that_keeps_every_newer_row(now: datetime, da
     assert cutoff.tzinfo is UTC
     assert (cutoff.hour, cutoff.minute, cutoff.second, cutoff.microsecond) == (0, 0, 0, 0)
     assert now - timedelta(days=days + 1) < cutoff <= now - timedelta(days=days)
-
-
-def _entry(platform: str, handle: str, reported_at: datetime) -> FeedbackEntry:
-    return FeedbackEntry(
-        platform=platform,
-        handle=handle,
-        installation_id="",
-        action=Action.UNMATCHED,
-        outcome="expired_handle",
-        reason="Unregistered",
-        reported_at=reported_at,
-        applied_at=reported_at,
-    )
 
 
 async def _hub(azurite: str, prefix: str) -> Hub:
@@ -100,7 +89,7 @@ async def test_older_rows_go_and_newer_ones_stay_in_every_hub_and_platform(
             small_engine,
             hub.name,
             [
-                _entry(platform, f"{platform}-{name}", now - timedelta(days=age))
+                history_entry(platform, f"{platform}-{name}", now - timedelta(days=age))
                 for platform in ("apns", "fcmv1", "wns", "browser")
                 for name, age in ages.items()
             ],
@@ -126,11 +115,15 @@ async def test_a_backlog_bigger_than_a_run_goes_over_several_runs(
     await _write(
         small_engine,
         hubs[0].name,
-        [_entry("apns", f"a{i}", old + timedelta(seconds=i)) for i in range(150)],
+        [history_entry("apns", f"a{i}", old + timedelta(seconds=i)) for i in range(150)],
     )
-    await _write(small_engine, hubs[1].name, [_entry("adm", f"b{i}", old) for i in range(30)])
-    await _write(small_engine, hubs[1].name, [_entry("gcm", f"c{i}", old) for i in range(30)])
-    await _write(small_engine, hubs[1].name, [_entry("gcm", "fresh", now)])
+    await _write(
+        small_engine, hubs[1].name, [history_entry("adm", f"b{i}", old) for i in range(30)]
+    )
+    await _write(
+        small_engine, hubs[1].name, [history_entry("gcm", f"c{i}", old) for i in range(30)]
+    )
+    await _write(small_engine, hubs[1].name, [history_entry("gcm", "fresh", now)])
 
     runs: list[int] = []
     mine = 0
@@ -153,8 +146,8 @@ async def test_two_runs_at_once_delete_the_same_rows_without_error(
     now = BASE + timedelta(days=200)
     hub = await _hub(azurite, "twice")
     old = now - timedelta(days=60)
-    await _write(small_engine, hub.name, [_entry("wns", f"w{i}", old) for i in range(30)])
-    await _write(small_engine, hub.name, [_entry("wns", "fresh", now)])
+    await _write(small_engine, hub.name, [history_entry("wns", f"w{i}", old) for i in range(30)])
+    await _write(small_engine, hub.name, [history_entry("wns", "fresh", now)])
 
     await asyncio.gather(_run(small_engine, now), _run(small_engine, now))
 
@@ -169,7 +162,7 @@ async def test_one_pass_a_day_leaves_rows_written_after_it_for_the_next_day(
     old = now - timedelta(days=50)
     while (await _run(small_engine, now)).by_hub():  # the day's pass, before the late row
         pass
-    await _write(small_engine, hub.name, [_entry("apns", "late", old)])
+    await _write(small_engine, hub.name, [history_entry("apns", "late", old)])
 
     later_that_day = await _run(small_engine, now)
     next_day = await _run(small_engine, now + timedelta(days=1))

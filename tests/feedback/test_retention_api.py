@@ -11,24 +11,10 @@ from sending.conftest import Stack
 
 from shared.engine import Engine
 from shared.feedback.container import blob_name
-from shared.store.feedback import Action, FeedbackEntry
 from shared.store.hygiene import HygieneStore
 from support.processes import HostProcess
 
-from .conftest import all_feedback, container_url, read_container, run_timer
-
-
-def _entry(platform: str, handle: str, reported_at: datetime) -> FeedbackEntry:
-    return FeedbackEntry(
-        platform=platform,
-        handle=handle,
-        installation_id="",
-        action=Action.EXPIRED,
-        outcome="expired_handle",
-        reason="Unregistered",
-        reported_at=reported_at,
-        applied_at=reported_at,
-    )
+from .conftest import all_feedback, container_url, history_entry, read_container, run_timer
 
 
 async def test_history_past_retention_leaves_the_api_and_the_container(
@@ -38,8 +24,8 @@ async def test_history_past_retention_leaves_the_api_and_the_container(
     now = datetime.now(UTC)
     old, new = now - timedelta(days=40), now - timedelta(minutes=5)
     for platform in ("apns", "fcmv1"):
-        await engine.feedback.add(hub, _entry(platform, f"old-{platform}", old))
-        await engine.feedback.add(hub, _entry(platform, f"new-{platform}", new))
+        await engine.feedback.add(hub, history_entry(platform, f"old-{platform}", old))
+        await engine.feedback.add(hub, history_entry(platform, f"new-{platform}", new))
     days = {old.strftime("%Y%m%d"), new.strftime("%Y%m%d")}
     await HygieneStore(engine.tables).add_to_summary(hub, {}, days, now)
     async with stack.nh.client() as http:
