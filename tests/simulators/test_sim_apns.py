@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aioapns.connection as aioapns_connection
@@ -21,8 +21,9 @@ from emulator.pns import RunningSimulators
 
 
 @pytest.fixture
-def aioapns_client(sims: RunningSimulators) -> Iterator[APNs]:
-    """aioapns pointed at the simulator: its host and port are class attributes."""
+async def aioapns_client(sims: RunningSimulators) -> AsyncIterator[APNs]:
+    """aioapns pointed at the simulator: its host and port are class attributes. Built inside
+    the running loop: aioapns asks for the current one, which a sync fixture may not have."""
     protocol = aioapns_connection.APNsProductionClientProtocol
     saved = protocol.APNS_SERVER, protocol.APNS_PORT
     url = httpx.URL(sims.endpoints.apns)
