@@ -1,18 +1,22 @@
-"""httpx plumbing for the HTTP/1.1 PNS paths and every OAuth token endpoint.
+"""aiohttp plumbing for the HTTP/1.1 PNS paths and every OAuth token endpoint.
 
-This is the one place httpx errors are translated: into :class:`TransportError` for sends, and
+This is the one place aiohttp errors are translated: into :class:`TransportError` for sends, and
 into :class:`TokenError` (with the outcome every message of the batch gets) for token calls.
+Answers come back as :class:`HttpResponse`, read fully, so nothing else sees aiohttp.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlencode
 
-import httpx
+import aiohttp
+from multidict import CIMultiDictProxy
 
 from shared.pns import _classify as cls
 from shared.pns._classify import TransportError
@@ -24,31 +28,57 @@ _T = TypeVar("_T")
 SendWith = Callable[[str, Sequence[PushMessage]], Awaitable[list[Outcome]]]
 # Refresh a cached access token this long before it expires (at most a tenth of its lifetime).
 _REFRESH_MARGIN = 300.0
+_KEEPALIVE = 60.0  # seconds an idle connection stays open for the next delivery
+_FORM = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
 
 
-# httpx logs every request at INFO: one trace per delivery on Azure. Requests that fail are
-# reported through their outcomes instead.
-logging.getLogger("httpx").setLevel(logging.WARNING)
+@dataclass(frozen=True)
+class HttpResponse:
+    """One PNS answer, body read in full."""
+
+    status: int
+    reason: str  # the status line's reason phrase
+    headers: CIMultiDictProxy[str]  # case-insensitive names; get() answers the first value
+    body: bytes
 
 
-def make_client(options: PnsOptions) -> httpx.AsyncClient:
-    """An httpx client that never follows redirects and ignores proxy variables (SSRF)."""
-    return httpx.AsyncClient(
-        verify=options.ssl_context(),
-        follow_redirects=False,
+def make_session(options: PnsOptions) -> aiohttp.ClientSession:
+    """A session that never follows redirects (``post`` says so on every request), ignores proxy
+    variables (SSRF), keeps no cookies (devices must not share state) and reuses connections.
+    Build it inside the running loop."""
+    connector = aiohttp.TCPConnector(
+        limit=options.http1_connections, ssl=options.ssl_context(), keepalive_timeout=_KEEPALIVE
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
         trust_env=False,
-        timeout=httpx.Timeout(options.request_timeout, connect=options.connect_timeout),
-        limits=httpx.Limits(max_connections=options.http1_connections, keepalive_expiry=60.0),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(
+            total=options.request_timeout, sock_connect=options.connect_timeout
+        ),
     )
 
 
 async def post(
-    client: httpx.AsyncClient, url: str, *, headers: Mapping[str, str], content: bytes
-) -> httpx.Response:
+    session: aiohttp.ClientSession, url: str, *, headers: Mapping[str, str], content: bytes
+) -> HttpResponse:
+    """POST ``content``; the answer, body read in full. A redirect is answered, not followed."""
     try:
-        return await client.post(url, headers=headers, content=content)
-    except httpx.HTTPError as exc:
-        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        async with session.post(
+            url, headers=headers, data=content, allow_redirects=False
+        ) as response:
+            body = await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise TransportError(_describe(exc, session.timeout.total)) from exc
+    return HttpResponse(response.status, response.reason or "", response.headers, body)
+
+
+def _describe(exc: BaseException, timeout: float | None) -> str:
+    """The exception's type and text; a bare timeout says how long it waited."""
+    text = str(exc)
+    if not text and isinstance(exc, TimeoutError):
+        text = f"no answer within {timeout:g} s" if timeout else "no answer in time"
+    return f"{type(exc).__name__}: {text}"
 
 
 async def gather_limited(
@@ -77,20 +107,19 @@ class TokenError(Exception):
 
 
 async def fetch_token(
-    client: httpx.AsyncClient, url: str, form: Mapping[str, str]
+    session: aiohttp.ClientSession, url: str, form: Mapping[str, str]
 ) -> tuple[str, float]:
     """POST an OAuth2 token request; answer (access token, lifetime in seconds)."""
+    content = urlencode(form).encode()
     try:
-        response = await client.post(url, data=dict(form), headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
-        raise TokenError(
-            f"token endpoint: {type(exc).__name__}: {exc}", OutcomeKind.TRANSIENT
-        ) from exc
-    status = response.status_code
+        response = await post(session, url, headers=_FORM, content=content)
+    except TransportError as exc:
+        raise TokenError(f"token endpoint: {exc}", OutcomeKind.TRANSIENT) from exc
+    status = response.status
     if status == 429 or status >= 500:
         raise TokenError(f"token endpoint: HTTP {status}", OutcomeKind.TRANSIENT, status)
     try:
-        body = response.json()
+        body = json.loads(response.body)
     except ValueError:
         body = {}
     if not isinstance(body, dict):
@@ -169,25 +198,25 @@ class TokenCache:
 
 
 class HttpSender:
-    """What the httpx-based senders share: one lazily built client and the in-flight cap."""
+    """What the HTTP/1.1 senders share: one lazily built session and the in-flight cap."""
 
     def __init__(self, options: PnsOptions) -> None:
         self._options = options
         self._limit = asyncio.Semaphore(options.http1_connections)
-        self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = make_client(self._options)
-        return self._client
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = make_session(self._options)
+        return self._session
 
     async def each(
         self, messages: Sequence[PushMessage], send: Callable[[PushMessage], Awaitable[Outcome]]
     ) -> list[Outcome]:
         return await gather_limited(self._limit, messages, send)
 
-    def retry_after(self, response: httpx.Response, *names: str) -> float | None:
+    def retry_after(self, response: HttpResponse, *names: str) -> float | None:
         """Seconds to wait, from the first of ``names`` (default ``Retry-After``) present."""
         for name in names or ("retry-after",):
             value = cls.parse_retry_after(response.headers.get(name), self._options.clock())
@@ -196,13 +225,13 @@ class HttpSender:
         return None
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 class OAuthHttpSender(HttpSender, ABC):
-    """An httpx sender that puts a cached OAuth access token on one request per message."""
+    """An HTTP/1.1 sender that puts a cached OAuth access token on one request per message."""
 
     def __init__(self, options: PnsOptions, *, refused: Callable[[Outcome], bool]) -> None:
         super().__init__(options)
@@ -222,8 +251,8 @@ class OAuthHttpSender(HttpSender, ABC):
     async def _fetch_token(self) -> tuple[str, float]: ...
 
 
-def redirect_detail(response: httpx.Response) -> str:
+def redirect_detail(response: HttpResponse) -> str:
     """Redirects are never followed (SSRF); say where it pointed."""
-    if 300 <= response.status_code < 400:
+    if 300 <= response.status < 400:
         return f"redirect to {response.headers.get('location', '?')} not followed"
     return ""

@@ -1,4 +1,4 @@
-"""Amazon Device Messaging over httpx: OAuth client credentials, one POST per registration id."""
+"""Amazon Device Messaging over aiohttp: OAuth client credentials, one POST per registration id."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from types import MappingProxyType
 from typing import ClassVar
 from urllib.parse import quote
 
-import httpx
-
 from shared.pns import _classify as cls
 from shared.pns._creds import DictReader, MaskedRepr, field_names
-from shared.pns._http import OAuthHttpSender, fetch_token, post, redirect_detail
+from shared.pns._http import HttpResponse, OAuthHttpSender, fetch_token, post, redirect_detail
 from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage
 from shared.pns.options import PnsOptions
 
@@ -90,14 +88,14 @@ class AdmSender(OAuthHttpSender):
         url = f"{self._creds.endpoint}/messaging/registrations/{quote(handle, safe='')}/messages"
         headers = {**_STATIC_HEADERS, "Authorization": f"Bearer {token}"}
         try:
-            response = await post(self.client, url, headers=headers, content=message.payload)
+            response = await post(self.session, url, headers=headers, content=message.payload)
         except cls.TransportError as exc:
             return cls.transient(handle, str(exc))
         return self._outcome(handle, response)
 
-    def _outcome(self, handle: str, response: httpx.Response) -> Outcome:
+    def _outcome(self, handle: str, response: HttpResponse) -> Outcome:
         try:
-            body = json.loads(response.content) if response.content else {}
+            body = json.loads(response.body) if response.body else {}
         except ValueError:
             body = {}
         body = body if isinstance(body, dict) else {}
@@ -107,11 +105,11 @@ class AdmSender(OAuthHttpSender):
         return cls.outcome(
             _TABLE,
             handle,
-            response.status_code,
+            response.status,
             reason,
             detail=redirect_detail(response),
             retry_after=self.retry_after(response),
-            new_handle=replaced if response.status_code == 200 else None,
+            new_handle=replaced if response.status == 200 else None,
         )
 
     async def _fetch_token(self) -> tuple[str, float]:
@@ -121,7 +119,7 @@ class AdmSender(OAuthHttpSender):
             "client_id": self._creds.client_id,
             "client_secret": self._creds.client_secret,
         }
-        return await fetch_token(self.client, self._creds.token_endpoint, form)
+        return await fetch_token(self.session, self._creds.token_endpoint, form)
 
 
 def _token_expired(outcome: Outcome) -> bool:

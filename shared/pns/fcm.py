@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-import httpx
+import aiohttp
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -17,7 +17,7 @@ from shared.errors import BadRequestError
 from shared.pns import _classify as cls
 from shared.pns._creds import DictReader, MaskedRepr, field_names
 from shared.pns._fcm_payload import PayloadError, to_v1_message
-from shared.pns._http import TokenCache, fetch_token, make_client
+from shared.pns._http import TokenCache, fetch_token, make_session
 from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage
 from shared.pns.http2 import H2Pool, Header, Response, TransportError
 from shared.pns.options import PnsOptions
@@ -106,7 +106,7 @@ class FcmSender:
         self._creds = credentials
         self._options = options
         self._key = _load_rsa_key(credentials.private_key)
-        self._http: httpx.AsyncClient | None = None
+        self._http: aiohttp.ClientSession | None = None  # token endpoint only
         self._pool: H2Pool | None = None
         self._path = f"/v1/projects/{credentials.project_id}/messages:send".encode()
         self.tokens = TokenCache(self._fetch_token, options.clock)
@@ -120,7 +120,8 @@ class FcmSender:
         if self._pool is not None:
             await self._pool.aclose()
         if self._http is not None:
-            await self._http.aclose()
+            await self._http.close()
+            self._http = None
 
     async def _send_with(self, token: str, messages: Sequence[PushMessage]) -> list[Outcome]:
         if self._pool is None:
@@ -159,7 +160,7 @@ class FcmSender:
 
     async def _fetch_token(self) -> tuple[str, float]:
         if self._http is None:
-            self._http = make_client(self._options)
+            self._http = make_session(self._options)
         now = int(self._options.clock())
         claims = {
             "iss": self._creds.client_email,

@@ -22,8 +22,7 @@ class PnsOptions:
     max_in_flight: int = 1000  # requests one sender has outstanding at once
     max_connections: int = 4  # HTTP/2 connections per endpoint
     # HTTP/1.1 services (WNS, Web Push, ADM): connections per sender, and as many requests in
-    # flight. httpcore's pool work grows with connections times waiting requests, so a queue
-    # kept in our semaphore rather than in the pool costs far less CPU per delivery.
+    # flight; the rest wait in the sender's semaphore, not in the connection pool's queue.
     http1_connections: int = 32
     # Streams per HTTP/2 connection before the pool opens another; one connection with many
     # streams falls into a send/receive lockstep (h2-limits.md), two overlap.

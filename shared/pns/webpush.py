@@ -1,4 +1,4 @@
-"""Web Push (RFC 8030) over httpx: VAPID-signed, RFC 8291-encrypted POSTs to browser endpoints."""
+"""Web Push (RFC 8030) over aiohttp: VAPID-signed, RFC 8291-encrypted POSTs to browser endpoints."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.errors import BadRequestError
 from shared.pns import _classify as cls
 from shared.pns._creds import DictReader, MaskedRepr, field_names
-from shared.pns._http import HttpSender, post, redirect_detail
+from shared.pns._http import HttpResponse, HttpSender, post, redirect_detail
 from shared.pns._webpush_crypto import (
     MAX_PLAINTEXT,
     VapidSigner,
@@ -122,7 +121,7 @@ class WebPushSender(HttpSender):
             return prepared
         headers, body = prepared
         try:
-            response = await post(self.client, url, headers=headers, content=body)
+            response = await post(self.session, url, headers=headers, content=body)
         except cls.TransportError as exc:
             return cls.transient(message.handle, str(exc))
         return self._outcome(message.handle, response)
@@ -144,12 +143,12 @@ class WebPushSender(HttpSender):
         headers["Authorization"] = self.vapid.authorization(message.handle)
         return headers, body
 
-    def _outcome(self, handle: str, response: httpx.Response) -> Outcome:
+    def _outcome(self, handle: str, response: HttpResponse) -> Outcome:
         reason, detail = _error_reason(response)
         return cls.outcome(
             _TABLE,
             handle,
-            response.status_code,
+            response.status,
             reason,
             detail=redirect_detail(response) or detail,
             retry_after=self.retry_after(response),
@@ -180,14 +179,14 @@ def _options(given: Mapping[str, str]) -> dict[str, str] | str:
     return headers
 
 
-def _error_reason(response: httpx.Response) -> tuple[str | None, str]:
+def _error_reason(response: HttpResponse) -> tuple[str | None, str]:
     """(Apple's reason, other text) from an error body: Apple JSON, Mozilla JSON or plain text."""
-    if response.status_code < 300:
+    if response.status < 300:
         return None, ""
     try:
-        body = json.loads(response.content)
+        body = json.loads(response.body)
     except ValueError:
-        return None, response.text[:200]
+        return None, response.body[:200].decode("utf-8", "replace")
     if not isinstance(body, dict):
         return None, ""
     if isinstance(body.get("reason"), str):

@@ -1,4 +1,4 @@
-"""Windows Push Notification Services over httpx (HTTP/1.1), with either OAuth flow."""
+"""Windows Push Notification Services over aiohttp (HTTP/1.1), with either OAuth flow."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
-import httpx
-
 from shared.errors import BadRequestError
 from shared.pns import _classify as cls
 from shared.pns._creds import DictReader, MaskedRepr, field_names
-from shared.pns._http import OAuthHttpSender, fetch_token, post, redirect_detail
+from shared.pns._http import HttpResponse, OAuthHttpSender, fetch_token, post, redirect_detail
 from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage
 from shared.pns.options import PnsOptions
 from shared.pns.urls import check_device_url
@@ -112,21 +110,21 @@ class WnsSender(OAuthHttpSender):
         if isinstance(headers, str):
             return cls.local_reject(message.handle, _K.PAYLOAD_REJECTED, headers)
         try:
-            response = await post(self.client, url, headers=headers, content=message.payload)
+            response = await post(self.session, url, headers=headers, content=message.payload)
         except cls.TransportError as exc:
             return cls.transient(message.handle, str(exc))
         return self._outcome(message.handle, response)
 
-    def _outcome(self, handle: str, response: httpx.Response) -> Outcome:
-        status = response.status_code
-        reason = response.headers.get("x-wns-status") or response.reason_phrase
+    def _outcome(self, handle: str, response: HttpResponse) -> Outcome:
+        status = response.status
+        reason = response.headers.get("x-wns-status") or response.reason
         detail = response.headers.get("x-wns-error-description", "") or redirect_detail(response)
         retry_after = self.retry_after(response, "retry-after", "x-wns-continue-after")
         return cls.outcome(_TABLE, handle, status, reason, detail=detail, retry_after=retry_after)
 
     async def _fetch_token(self) -> tuple[str, float]:
         url, form = self._creds.token_request()
-        return await fetch_token(self.client, url, form)
+        return await fetch_token(self.session, url, form)
 
 
 def _token_refused(outcome: Outcome) -> bool:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlsplit
 
 import http_ece
 import jwt
+import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
 from integration.pns.conftest import WebFactory
@@ -152,6 +156,67 @@ async def test_redirects_are_never_followed(web_server: WebFactory, options: Pns
     assert "redirect to" in outcomes[0].reason
     assert "not followed" in outcomes[0].reason
     assert followed == []
+
+
+@pytest.fixture
+def refused_origin() -> Iterator[str]:
+    """An origin nothing listens on: the port stays bound (so no one else takes it), unlistened."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"https://127.0.0.1:{sock.getsockname()[1]}"
+
+
+async def test_refused_connections_are_transient_with_the_reason_named(
+    web_server: WebFactory, options: PnsOptions, refused_origin: str
+) -> None:
+    tokens: list[dict[str, list[str]]] = []
+    app = web.Application()
+    token_route(app, tokens)
+    async with web_server(app) as origin:
+        creds = WnsCredentials("ms-app://S-1", "s", token_endpoint=f"{origin}/token")
+        hosts = (urlsplit(refused_origin).netloc,)
+        wns = WnsSender(creds, replace(options, allowed_test_hosts=hosts))
+        outcomes = await wns.send([PushMessage(f"{refused_origin}/?token=a", b"<toast/>")])
+        await wns.aclose()
+    assert (outcomes[0].kind, outcomes[0].status) == (K.TRANSIENT, None)
+    assert outcomes[0].reason.startswith("ClientConnectorError: ")
+    assert len(tokens) == 1
+
+
+async def test_a_refused_token_endpoint_fails_the_batch_as_transient(
+    options: PnsOptions, refused_origin: str
+) -> None:
+    adm = adm_sender(refused_origin, options)
+    outcomes = await adm.send([PushMessage(h, b"{}") for h in ("a", "b")])
+    await adm.aclose()
+    assert [(o.kind, o.handle, o.status) for o in outcomes] == [
+        (K.TRANSIENT, "a", None),
+        (K.TRANSIENT, "b", None),
+    ]
+    assert outcomes[0].reason.startswith("token endpoint: ClientConnectorError: ")
+
+
+async def test_an_answer_that_never_comes_is_a_transient_timeout(
+    web_server: WebFactory, options: PnsOptions
+) -> None:
+    release = asyncio.Event()
+
+    async def stalled(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(status=201)
+
+    app = web.Application()
+    app.router.add_post("/push/1", stalled)
+    receiver = ec.generate_private_key(ec.SECP256R1())
+    keys = WebPushKeys(b64url(public_bytes(receiver)), b64url(b"0123456789abcdef"))
+    async with web_server(app) as origin:
+        quick = replace(with_test_hosts(origin, options), request_timeout=0.5)
+        web_push = WebPushSender(vapid(), quick)
+        outcomes = await web_push.send([PushMessage(f"{origin}/push/1", b"hi", web_push_keys=keys)])
+        await web_push.aclose()
+        release.set()
+    assert (outcomes[0].kind, outcomes[0].status) == (K.TRANSIENT, None)
+    assert outcomes[0].reason == "TimeoutError: no answer within 0.5 s"
 
 
 def vapid() -> WebPushCredentials:

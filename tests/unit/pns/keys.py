@@ -1,11 +1,15 @@
-"""Throwaway keys for the PNS tests."""
+"""Throwaway keys, a settable clock and canned HTTP answers for the PNS tests."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from shared.pns._http import HttpResponse
 
 
 def _pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
@@ -40,3 +44,10 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def answer(
+    status: int, body: bytes = b"", headers: Mapping[str, str] | None = None
+) -> HttpResponse:
+    """What ``post`` would answer for this status, body and headers."""
+    return HttpResponse(status, "", CIMultiDictProxy(CIMultiDict(headers or {})), body)

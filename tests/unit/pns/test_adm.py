@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
+from unit.pns.keys import answer
 
 from shared.pns.adm import AdmCredentials, AdmSender
 from shared.pns.base import OutcomeKind, PushMessage
@@ -45,7 +45,7 @@ def test_every_answer_maps_to_one_outcome(
     status: int, reason: str | None, kind: OutcomeKind
 ) -> None:
     body = json.dumps({"reason": reason} if reason else {"registrationID": REG}).encode()
-    outcome = sender()._outcome(REG, httpx.Response(status, content=body))
+    outcome = sender()._outcome(REG, answer(status, body=body))
     assert (outcome.kind, outcome.handle, outcome.status) == (kind, REG, status)
     assert outcome.new_handle is None
     if reason:
@@ -54,14 +54,12 @@ def test_every_answer_maps_to_one_outcome(
 
 def test_a_new_registration_id_replaces_the_handle() -> None:
     body = json.dumps({"registrationID": REG + "-new"}).encode()
-    outcome = sender()._outcome(REG, httpx.Response(200, content=body))
+    outcome = sender()._outcome(REG, answer(200, body=body))
     assert (outcome.kind, outcome.new_handle) == (K.DELIVERED, REG + "-new")
 
 
 def test_max_rate_exceeded_reports_retry_after() -> None:
-    response = httpx.Response(
-        429, content=b'{"reason":"MaxRateExceeded"}', headers={"Retry-After": "9"}
-    )
+    response = answer(429, body=b'{"reason":"MaxRateExceeded"}', headers={"Retry-After": "9"})
     assert sender()._outcome(REG, response).retry_after == 9.0
 
 

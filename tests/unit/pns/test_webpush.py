@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import http_ece
-import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from unit.pns.keys import FakeClock, ec_key
+from unit.pns.keys import FakeClock, answer, ec_key
 
 from shared.errors import BadRequestError
 from shared.pns._webpush_crypto import (
@@ -150,13 +149,13 @@ def _scalar() -> bytes:
     ],
 )
 def test_every_answer_maps_to_one_outcome(status: int, body: bytes, kind: OutcomeKind) -> None:
-    response = httpx.Response(status, content=body, headers={"Location": "https://x.example/"})
+    response = answer(status, body=body, headers={"Location": "https://x.example/"})
     outcome = sender()._outcome(ENDPOINT, response)
     assert (outcome.kind, outcome.handle, outcome.status) == (kind, ENDPOINT, status)
 
 
 def test_throttling_reports_retry_after() -> None:
-    response = httpx.Response(429, headers={"Retry-After": "30"})
+    response = answer(429, headers={"Retry-After": "30"})
     assert sender()._outcome(ENDPOINT, response).retry_after == 30.0
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
+from unit.pns.keys import answer
 
 from shared.errors import BadRequestError
 from shared.pns.base import OutcomeKind, PushMessage
@@ -39,7 +39,7 @@ def sender() -> WnsSender:
     ],
 )
 def test_every_status_maps_to_one_outcome(status: int, kind: OutcomeKind) -> None:
-    response = httpx.Response(
+    response = answer(
         status,
         headers={"X-WNS-Status": "channelthrottled", "X-WNS-Error-Description": "why"},
     )
@@ -50,9 +50,9 @@ def test_every_status_maps_to_one_outcome(status: int, kind: OutcomeKind) -> Non
 
 def test_throttling_honours_either_wait_header() -> None:
     wns = sender()
-    continue_after = httpx.Response(406, headers={"X-WNS-CONTINUE-AFTER": "12"})
+    continue_after = answer(406, headers={"X-WNS-CONTINUE-AFTER": "12"})
     assert wns._outcome(CHANNEL, continue_after).retry_after == 12.0
-    retry_after = httpx.Response(429, headers={"Retry-After": "5"})
+    retry_after = answer(429, headers={"Retry-After": "5"})
     assert wns._outcome(CHANNEL, retry_after).retry_after == 5.0
 
 
