@@ -23,8 +23,8 @@ from support.stack import NhCaller, app_env, engine_for
 
 FLEET_SIZE = 20_000
 PLATFORMS = ("apns", "fcmv1", "wns", "adm")
-# Of every 20 devices, 9 are APNs, 9 FCM v1, 1 WNS and 1 ADM: the HTTP/1.1 senders (WNS, ADM)
-# deliver about 200/s here, the HTTP/2 ones ten times that (docs/performance.md).
+# Of every 20 devices, 9 are APNs, 9 FCM v1, 1 WNS and 1 ADM: the fleet mostly exercises the
+# HTTP/2 senders, which carry most real traffic.
 _PLATFORM_CYCLE = ("apns",) * 9 + ("fcmv1",) * 9 + ("wns", "adm")
 EXPRESSION = "(a || b) && !c"
 # How long a host killed mid-send keeps its messages hidden (the emulator's default is 10 min).
