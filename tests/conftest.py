@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from emulator.azurite import Azurite
+from emulator.pns import RunningSimulators, running_simulators
 from support.processes import REPO, HostProcess, running_host
 from support.stack import app_env
 
@@ -19,6 +20,13 @@ async def azurite() -> AsyncIterator[str]:
         yield server.connection_string
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+async def sims() -> AsyncIterator[RunningSimulators]:
+    """The five PNS simulators on free ports, one set per test module."""
+    async with running_simulators() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

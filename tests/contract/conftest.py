@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from devstack.simulated import app_settings, hub_credentials
-from emulator.pns import RunningSimulators, running_simulators
+from emulator.pns import RunningSimulators
 from shared.pns.base import Platform, PushMessage, Sender, WebPushKeys
 from shared.pns.options import PnsOptions
 from shared.pns.registry import build_sender
@@ -41,12 +40,6 @@ class Device:
     handle: str
     sim_key: str
     keys: WebPushKeys | None = None
-
-
-@pytest.fixture(scope="module")
-async def sims() -> AsyncIterator[RunningSimulators]:
-    async with running_simulators() as running:
-        yield running
 
 
 @dataclass

@@ -13,7 +13,7 @@ from azure.storage.blob.aio import ContainerClient
 from sending.conftest import Stack, new_stack
 
 from devstack.simulated import app_settings
-from emulator.pns import RunningSimulators, running_simulators
+from emulator.pns import RunningSimulators
 from shared.engine import Engine
 from shared.store.feedback import Action, FeedbackEntry
 from support.processes import REPO, HostProcess, running_host
@@ -21,12 +21,6 @@ from support.stack import app_env, engine_for
 
 # Long enough for a test to see a channel marked expired before the timer deletes it.
 DELETE_AFTER_SECONDS = 3
-
-
-@pytest.fixture(scope="module")
-async def sims() -> AsyncIterator[RunningSimulators]:
-    async with running_simulators() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

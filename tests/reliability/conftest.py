@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from sending.conftest import SIM_NAMES, Stack, app, new_stack, sims
+from sending.conftest import SIM_NAMES, Stack, app, new_stack
 
 from devstack.simulated import app_settings
 from emulator.pns import RunningSimulators
@@ -138,4 +138,4 @@ async def send_template(stack: Stack, http: httpx.AsyncClient, expression: str |
     return await stack.send(http, json.dumps({"greeting": "hi"}), "template", expression)
 
 
-__all__ = ["SIM_NAMES", "app", "sims"]
+__all__ = ["SIM_NAMES", "app"]

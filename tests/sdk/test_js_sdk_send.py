@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sending.conftest import Stack, app, sims, stack  # noqa: F401 (the full-stack fixtures)
+from sending.conftest import Stack, app, stack  # noqa: F401 (the full-stack fixtures)
 
 from support.processes import REPO
 

@@ -8,7 +8,7 @@ import secrets
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from devstack.simulated import app_settings, hub_credentials
-from emulator.pns import RunningSimulators, running_simulators
+from emulator.pns import RunningSimulators
 from shared.pns.base import Platform
 from support.processes import REPO, HostProcess, running_host
 from support.stack import NhCaller, app_env, create_hub
@@ -30,12 +30,6 @@ SIM_NAMES = {
     "browser": "webpush",
     "adm": "adm",
 }
-
-
-@pytest.fixture(scope="module")
-async def sims() -> AsyncIterator[RunningSimulators]:
-    async with running_simulators() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
