@@ -99,7 +99,7 @@ class _Connection(asyncio.Protocol):
         self.inflight[sid] = request
         self._unflushed += 1
         if self._unflushed >= _WRITE_EVERY:
-            self._flush()
+            self._write()  # the scheduled flush, if any, writes what follows
         elif not self._flush_scheduled:
             self._flush_scheduled = True
             self._pool.loop.call_soon(self._flush)
@@ -125,6 +125,9 @@ class _Connection(asyncio.Protocol):
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        self._write()
+
+    def _write(self) -> None:
         self._unflushed = 0
         data = self.core.data_to_send()
         if data and self._transport is not None and not self._transport.is_closing():
