@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from shared.errors import BadRequestError
+from shared.model.validation import is_installation_id, is_user_id
 
 MAX_TAG_LENGTH = 120
 DEFAULT_MAX_TAGS = 20
@@ -37,9 +38,11 @@ INSTALLATION_ID_PREFIX = "$InstallationId:"
 USER_ID_PREFIX = "$UserId:"
 
 _PLAIN_TAG = re.compile(r"[A-Za-z0-9_@#.:\-]+")
-_SYSTEM_TAG = re.compile(r"\$(InstallationId|UserId):\{[^{}\s]+\}", re.IGNORECASE)
+_SYSTEM_TAG = re.compile(r"\$(InstallationId|UserId):\{([^{}\s]+)\}", re.IGNORECASE)
 _SPACE = re.compile(r"\s*")
 _CANONICAL_PREFIX = {"installationid": INSTALLATION_ID_PREFIX, "userid": USER_ID_PREFIX}
+# A system tag names an installation or a user only if the registry could hold that id.
+_SYSTEM_ID_CHECKS = {"installationid": is_installation_id, "userid": is_user_id}
 _OPERAND = "a tag, '!' or '('"
 _MAX_DEPTH = 64
 
@@ -313,7 +316,14 @@ class _Parser:
             self._fail(_OPERAND)
         name = match.group()
         if match.re is _SYSTEM_TAG:
-            name = _CANONICAL_PREFIX[match.group(1).lower()] + name[name.index(":") + 1 :]
+            kind, ident = match.group(1).lower(), match.group(2)
+            if not _SYSTEM_ID_CHECKS[kind](ident):
+                shown = ident if len(ident) <= 40 else ident[:37] + "..."
+                raise BadRequestError(
+                    f"Invalid tag expression: {shown!r} at position {start} is not a valid "
+                    f"{'installation' if kind == 'installationid' else 'user'} id"
+                )
+            name = _CANONICAL_PREFIX[kind] + name[name.index(":") + 1 :]
         elif len(name) > MAX_TAG_LENGTH:
             raise BadRequestError(
                 f"Invalid tag expression: the tag at position {start} is longer than "

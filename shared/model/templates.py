@@ -85,6 +85,11 @@ def parse_templates(
     for name, item in _object_items(value, "templates").items():
         where = f"templates[{show(name)}]"
         validate_name(name, "A template name")
+        if name.startswith("$"):
+            # A template's name is one of its tags: "$UserId:{alice}" would claim alice's sends.
+            raise installation_error(
+                f"{where}: a template name must not start with '$', which marks system tags."
+            )
         if not isinstance(item, dict):
             raise installation_error(f"{where} must be an object, not {json_type(item)}.")
         template = _parse_template(item, name=name, platform=platform, where=where)

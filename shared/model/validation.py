@@ -65,6 +65,14 @@ def require_str(value: object, field: str) -> str:
     return value
 
 
+def is_installation_id(text: str) -> bool:
+    return 0 < len(text) <= MAX_INSTALLATION_ID_LENGTH and bool(_ID_PATTERN.fullmatch(text))
+
+
+def is_user_id(text: str) -> bool:
+    return 0 < len(text) <= MAX_USER_ID_LENGTH and bool(_USER_ID_PATTERN.fullmatch(text))
+
+
 def validate_installation_id(value: object, field: str = "installationId") -> str:
     """Letters, digits, ``.``, ``-`` and ``_`` only: the id travels unencoded in the URL path."""
     text = require_str(value, field)

@@ -1,12 +1,17 @@
 """Who is calling, and what a Listen-only caller may do to an installation.
 
 Send and Manage keys are the backend's: they may set any tag and any user. A client holding
-only a Listen key is a device, and NH lets it claim any tag and any ``userId``; Herald does not:
+only a Listen key is a device, and NH lets it claim any tag and any ``userId``; Herald does not.
+Every *selector* of an installation (anything a send can reach it by: its tags, its templates'
+tags and names, and ``$UserId``) passes one check, whether it arrives by PUT or by PATCH:
 
-- a tag it adds must pass the hub's tag policy (tags already on the installation may stay);
-- ``userId`` needs a user token (``X-Herald-User-Token``) whose subject is that user;
-- an installation that belongs to a user can be read, changed or deleted by a Listen-only
-  caller only with that user's token, so one device cannot take over another's registration.
+- ``$UserId:{u}`` needs a user token (``X-Herald-User-Token``) whose subject is ``u``;
+- any other selector must be one the hub's tag policy lets a device set.
+
+An installation holding a selector a device could not have set is the backend's (or its
+user's): a Listen-only caller may read, change or delete it only with that user's token, and
+not at all when the backend gave it a reserved tag without a user. So knowing an
+installation's id is never enough to take it over (docs/push-to-user.md).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from shared.auth.user_token import USER_TOKEN_HEADER, verify_user_token
 from shared.errors import ForbiddenError, UnauthorizedError
 from shared.http import HttpRequestData
 from shared.hubs.model import Hub
-from shared.model.installation import Installation
+from shared.model.installation import Installation, installation_id_tag
 
 
 @dataclass(frozen=True)
@@ -57,31 +62,52 @@ def _require_user(caller: Caller, user: str, action: str) -> None:
         raise ForbiddenError(f"{action} is allowed only to {user!r}; the user token is another's.")
 
 
-def check_read(caller: Caller, stored: Installation) -> None:
-    if caller.listen_only and stored.user_id is not None:
-        _require_user(caller, stored.user_id, "Reading this user's installation")
+def selectors(installation: Installation) -> frozenset[str]:
+    """Every tag a send can select ``installation`` by, but its own ``$InstallationId``."""
+    return installation.all_tags - {installation_id_tag(installation.installation_id)}
+
+
+def _device_settable(hub: Hub, selector: str) -> bool:
+    """Whether a device may set ``selector`` under the hub's tag policy (users aside)."""
+    return not selector.startswith("$") and hub.tag_policy.permits(selector)
+
+
+def _require_owner(caller: Caller, hub: Hub, stored: Installation, action: str) -> None:
+    """A Listen-only caller may touch ``stored`` only if a device could have written it."""
+    if stored.user_id is not None:
+        _require_user(caller, stored.user_id, action)
+    reserved = sorted(
+        s for s in selectors(stored) - set(stored.system_tags) if not _device_settable(hub, s)
+    )
+    if reserved and stored.user_id is None:
+        raise ForbiddenError(
+            f"{action} needs a Send or Manage key: the backend gave it the tag {reserved[0]!r}."
+        )
+
+
+def check_read(caller: Caller, hub: Hub, stored: Installation) -> None:
+    if caller.listen_only:
+        _require_owner(caller, hub, stored, "Reading this installation")
 
 
 def check_write(caller: Caller, hub: Hub, stored: Installation | None, new: Installation) -> None:
     if not caller.listen_only:
         return
-    if stored is not None and stored.user_id is not None:
-        _require_user(caller, stored.user_id, "Changing this user's installation")
+    kept: frozenset[str] = frozenset()
+    if stored is not None:
+        _require_owner(caller, hub, stored, "Changing this installation")
+        kept = selectors(stored)
     if new.user_id is not None:
         _require_user(caller, new.user_id, "Setting userId")
-    kept = _client_tags(stored) if stored is not None else frozenset()
-    for tag in sorted(_client_tags(new) - kept):
-        if not hub.tag_policy.permits(tag):
-            raise ForbiddenError(f"The tag {tag!r} may not be set with a Listen key on this hub.")
+    user_tags = set(new.system_tags)
+    for selector in sorted(selectors(new) - kept - user_tags):
+        if not _device_settable(hub, selector):
+            raise ForbiddenError(
+                f"The tag or template name {selector!r} may not be set with a Listen key "
+                "on this hub."
+            )
 
 
-def check_delete(caller: Caller, stored: Installation) -> None:
-    if caller.listen_only and stored.user_id is not None:
-        _require_user(caller, stored.user_id, "Deleting this user's installation")
-
-
-def _client_tags(installation: Installation) -> frozenset[str]:
-    tags = set(installation.tags)
-    for template in installation.templates.values():
-        tags.update(template.tags)
-    return frozenset(tags)
+def check_delete(caller: Caller, hub: Hub, stored: Installation) -> None:
+    if caller.listen_only:
+        _require_owner(caller, hub, stored, "Deleting this installation")

@@ -119,7 +119,7 @@ async def _get(
     installation = _live(await engine.installations.read(key, max_tags=hub.max_tags))
     if installation is None:
         raise NotFoundError("Installation not found.")
-    access.check_read(caller, installation)
+    access.check_read(caller, hub, installation)
     # .NET reads a browser pushChannel as JSON text; the JS SDK and the docs, as an object.
     as_string = "dotnet" in (request.header("user-agent") or "").lower()
     return HttpAnswer.json(installation.to_wire(browser_channel_as_string=as_string))
@@ -135,7 +135,7 @@ async def _delete(
         if stored is None:
             return HttpAnswer(204)
         if stored.installation is not None:
-            access.check_delete(caller, stored.installation)
+            access.check_delete(caller, hub, stored.installation)
         try:
             await store.delete(key, stored)
         except LostRace:

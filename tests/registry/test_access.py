@@ -108,12 +108,56 @@ async def test_tag_policy_binds_listen_keys_but_not_the_backend(guarded: NhCalle
             json=[{"op": "add", "path": "/tags", "value": "user:carol"}],
             headers=guarded.headers(),
         )
-        # The device re-registers with the tags it has: a tag the backend set may stay.
-        again = await http.put(
-            "/installations/tv",
-            json=installation("tv", tags=["news", "user:carol"]),
-            headers=device.headers(),
-        )
     assert claimed.status_code == 403
     assert "user:bob" in claimed.text
-    assert (allowed.status_code, backend.status_code, again.status_code) == (200, 200, 200)
+    assert (allowed.status_code, backend.status_code) == (200, 200)
+
+
+async def test_template_names_are_selectors_and_pass_the_policy(guarded: NhCaller) -> None:
+    device = guarded.as_listen()
+    template = {"body": '{"aps":{"alert":"$(msg)"}}'}
+    async with guarded.client() as http:
+        as_user = await http.put(
+            "/installations/tv",
+            json=installation("tv", templates={"$UserId:{alice}": template}),
+            headers=device.headers(),
+        )
+        as_reserved = await http.put(
+            "/installations/tv",
+            json=installation("tv", templates={"user:alice": template}),
+            headers=device.headers(),
+        )
+        created = await http.put(
+            "/installations/tv", json=installation("tv"), headers=device.headers()
+        )
+        patched = await http.patch(
+            "/installations/tv",
+            json=[{"op": "add", "path": "/templates/user:alice", "value": template}],
+            headers=device.headers(),
+        )
+        stored = await http.get("/installations/tv", headers=guarded.headers())
+    assert (as_user.status_code, as_reserved.status_code) == (400, 403)
+    assert (created.status_code, patched.status_code) == (200, 403)
+    assert "templates" not in stored.json()
+
+
+async def test_an_installation_the_backend_tagged_cannot_be_taken_over(guarded: NhCaller) -> None:
+    device = guarded.as_listen()
+    async with guarded.client() as http:
+        await http.put(
+            "/installations/tv",
+            json=installation("tv", tags=["news", "user:carol"]),
+            headers=guarded.headers(),
+        )
+        takeover = await http.put(
+            "/installations/tv",
+            json=installation("tv", pushChannel="00ff", tags=["news", "user:carol"]),
+            headers=device.headers(),
+        )
+        peek = await http.get("/installations/tv", headers=device.headers())
+        wipe = await http.delete("/installations/tv", headers=device.headers())
+        stored = await http.get("/installations/tv", headers=guarded.headers())
+    assert (takeover.status_code, peek.status_code, wipe.status_code) == (403, 403, 403)
+    assert "Send or Manage key" in peek.text
+    assert stored.status_code == 200
+    assert stored.json()["pushChannel"] != "00ff"

@@ -20,7 +20,7 @@ installation_ids = st.text(alphabet=ID_ALPHABET, min_size=1, max_size=64)
 user_ids = st.text(alphabet=TAG_ALPHABET + "=", min_size=1, max_size=40)
 template_names = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30
-)
+).filter(lambda name: not name.startswith("$"))
 
 
 def _b64url(data: bytes) -> str:
