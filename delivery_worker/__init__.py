@@ -2,7 +2,7 @@
 
 import azure.functions as func
 
-from shared.fanout.retries import handle_retry
+from shared.fanout.worker import handle_retry
 
 
 async def main(msg: func.QueueMessage) -> None:

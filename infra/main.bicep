@@ -86,13 +86,16 @@ var deploymentContainer = 'app-package-${take(token, 8)}'
 var contentShare = take('content-${toLower(baseName)}-${token}', 63)
 var secretName = 'herald-secret-key'
 
-// The queues the workers trigger on, and the poison queues the host moves failures to; made
-// up front so that alerts and dashboards can watch them before the first failure.
+// The queues the workers trigger on, and the poison queues the host moves failures to (the
+// poison handlers' own failures go one level further); made up front so that alerts and
+// dashboards can watch them before the first failure.
 var queueNames = [
   'fanout'
   'deliveries'
   'fanout-poison'
   'deliveries-poison'
+  'fanout-poison-poison'
+  'deliveries-poison-poison'
 ]
 var tableNames = [
   'hubs'

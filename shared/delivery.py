@@ -4,6 +4,10 @@ Each target ends in exactly one place: counted as delivered or failed (failures 
 the installation, handle and the PNS's reason), handed back for a retry (throttled or
 transient), or, past the notification's time to live, counted as dropped. Dead handles are
 also reported for the feedback processor.
+
+Whatever goes wrong for one device is that device's outcome: a render that raises, a header the
+HTTP client refuses, a sender that fails. Nothing one device carries can fail the step, which
+would send the page again to every other device.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +31,8 @@ from shared.sending.payloads import device_from_view, messages_for
 from shared.sending.request import SendRequest
 from shared.store.feedback import DeadHandle
 from shared.store.notifications import StepResult
+
+log = logging.getLogger(__name__)
 
 # What renders one target's message, or the outcome that says why it cannot be sent.
 Render = Callable[[Target], PushMessage | Outcome]
@@ -142,6 +149,15 @@ def _dead(target: Target, outcome: Outcome, notification_id: str, now: datetime)
     )
 
 
+def _render_one(render: Render, target: Target) -> PushMessage | Outcome:
+    try:
+        return render(target)
+    except Exception as exc:  # a bug must cost this device only, never its page
+        log.exception("Rendering for installation %r failed", target.installation_id)
+        reason = f"Herald could not build this device's message: {type(exc).__name__}: {exc}"
+        return Outcome(OutcomeKind.PAYLOAD_REJECTED, handle_of(target), None, reason)
+
+
 async def deliver(
     pool: SenderPool,
     hub: Hub,
@@ -158,7 +174,7 @@ async def deliver(
             reason = f"Herald has no sender for {target.platform}"
             _fail(delivery, target, NhOutcome.SKIPPED, reason, None)
             continue
-        message = render(target)
+        message = _render_one(render, target)
         if isinstance(message, Outcome):
             _fail(delivery, target, nh_outcome(message, platform), message.reason, None)
             continue
@@ -171,7 +187,16 @@ async def deliver(
             for target, _ in batch:
                 _fail(delivery, target, NhOutcome.SKIPPED, reason, None)
             return
-        outcomes = await sender.send([message for _, message in batch])
+        try:
+            outcomes = await sender.send([message for _, message in batch])
+        except Exception as exc:
+            # Senders answer every message with an outcome; one that raises is a bug. Which
+            # messages went out is unknown, so none is retried: each is named as failed.
+            log.exception("The %s sender failed a batch of %d", platform.value, len(batch))
+            reason = f"the {platform.value} sender failed: {type(exc).__name__}: {exc}"
+            for target, _ in batch:
+                _fail(delivery, target, NhOutcome.UNKNOWN_ERROR, reason, None)
+            return
         for (target, _), outcome in zip(batch, outcomes, strict=True):
             _account(delivery, target, platform, outcome, notification_id, now)
 
@@ -187,9 +212,10 @@ def give_up(delivery: Delivery) -> None:
     delivery.retry.clear()
 
 
-def drop(targets: Sequence[Target], reason: str) -> Delivery:
-    """Targets past the notification's time to live: counted, never sent."""
+def abandon(targets: Sequence[Target], outcome: NhOutcome, reason: str) -> Delivery:
+    """Targets that will never be sent (past the time to live, or their step gave up):
+    each counted and named with ``reason``."""
     delivery = Delivery()
     for target in targets:
-        _fail(delivery, target, NhOutcome.DROPPED, reason, None)
+        _fail(delivery, target, outcome, reason, None)
     return delivery

@@ -25,6 +25,8 @@ def _state(rows: NotificationRows, now: datetime) -> NotificationState:
         return NotificationState.CANCELLED
     if meta.state is StoredState.SCHEDULED:
         return NotificationState.SCHEDULED
+    if meta.state is StoredState.ABANDONED:
+        return NotificationState.ABANDONED
     if meta.chains == 0:
         return NotificationState.ABANDONED if now > meta.expires_at else NotificationState.ENQUEUED
     done = [step for step in rows.steps if step.done]

@@ -11,14 +11,11 @@ import json
 import logging
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from shared.delivery import deliver, drop, give_up, renderer
-from shared.engine import Engine, get_engine
-from shared.fanout.messages import MAX_MESSAGE_BYTES, Retry, encode, parse_retry
+from shared.engine import Engine
+from shared.fanout.messages import MAX_MESSAGE_BYTES, Retry, encode
 from shared.fanout.select import Target
 from shared.pns.base import Outcome
-from shared.sending.request import SendRequest
 from shared.store.notifications import NotificationMeta
 
 log = logging.getLogger(__name__)
@@ -26,7 +23,6 @@ log = logging.getLogger(__name__)
 DELIVERIES_QUEUE = "deliveries"
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 60.0
-TTL_PASSED = "The notification's time to live passed before it could be sent"
 
 
 def _backoff(attempt: int, retry_after: float | None) -> int:
@@ -56,55 +52,26 @@ async def schedule_retries(
     parent: str,
     attempt: int,
     failed: Sequence[tuple[Target, Outcome]],
+    *,
+    first_number: int = 0,
 ) -> int:
-    """Enqueue retry batches for ``failed``; answers how many were enqueued."""
+    """Enqueue retry batches for ``failed``, numbered from ``first_number`` (a step that
+    delivers in slices numbers on); answers how many were enqueued."""
     if not failed:
         return 0
     delay = _backoff(attempt, max((o.retry_after or 0.0) for _, o in failed))
     queue = engine.queue(DELIVERIES_QUEUE)
     chunks = _chunks([target for target, _ in failed])
-    for number, chunk in enumerate(chunks):
+    for number, chunk in enumerate(chunks, start=first_number):
         key = f"{parent}.r{attempt}.{number}"
         message = Retry(meta.hub, meta.notification_id, key, attempt, chunk)
         await queue.send_message(encode(message), visibility_timeout=delay)
     return len(chunks)
 
 
-def _target(item: dict[str, object]) -> Target:
+def retry_target(item: dict[str, object]) -> Target:
     view = item.get("v")
     template = item.get("m")
     if not isinstance(view, dict) or not isinstance(item.get("i"), str):
         raise ValueError("a retry target needs an installation id and a view")
     return Target(str(item["i"]), view, template if isinstance(template, str) else None)
-
-
-async def handle_retry(body: bytes, message_id: str) -> None:
-    """One retry batch from the deliveries queue."""
-    retry = parse_retry(body)
-    engine = get_engine()
-    store = engine.notifications
-    earlier = await store.claim_step(retry.hub, retry.notification_id, retry.key, message_id)
-    if earlier is not None and (earlier.done or earlier.message_id != message_id):
-        return
-    meta = await store.get_meta(retry.hub, retry.notification_id)
-    async with engine.page_slots:
-        targets = [_target(item) for item in retry.targets]
-        now = datetime.now(UTC)
-        if now > meta.expires_at:
-            delivery = drop(targets, TTL_PASSED)
-        else:
-            hub = await engine.hubs.get_hub(retry.hub)
-            request = SendRequest.from_json(meta.request)
-            delivery = await deliver(
-                engine.senders, hub, retry.notification_id, targets, renderer(request), now
-            )
-    if retry.attempt >= MAX_ATTEMPTS:
-        give_up(delivery)
-    delivery.result.last = True
-    delivery.result.retries = await schedule_retries(
-        engine, meta, retry.key, retry.attempt + 1, delivery.retry
-    )
-    await engine.feedback.record(retry.hub, delivery.dead)
-    await store.finish_step(
-        retry.hub, retry.notification_id, retry.key, message_id, delivery.result
-    )

@@ -1,17 +1,31 @@
-"""The fanout queue: plan a send, walk one page of one shard and deliver it, or deliver one
-chunk of a direct send. Each step is claimed in the notification's partition, so a copy of a
-step stands down, and it answers the follow-up messages for the queue's output binding."""
+"""The send's queue steps: plan a send, walk one page of one shard and deliver it, deliver one
+chunk of a direct send, or re-send one retry batch. Each step is claimed in the notification's
+partition, so a copy of a step stands down, and the same step run again carries on from its
+recorded progress (shared.fanout.steps). A step that fails keeps its error in its row, for the
+poison handler (shared.fanout.poison) to name if every attempt fails."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from shared.delivery import Delivery, deliver, drop, renderer
 from shared.engine import Engine, get_engine
-from shared.fanout.messages import Direct, FanoutMessage, Plan, Scan, encode, parse_fanout
-from shared.fanout.retries import schedule_retries
+from shared.errors import NotFoundError
+from shared.fanout.messages import (
+    Direct,
+    FanoutMessage,
+    Plan,
+    Retry,
+    Scan,
+    encode,
+    parse_fanout,
+    parse_retry,
+)
+from shared.fanout.retries import MAX_ATTEMPTS, retry_target
 from shared.fanout.select import Target
+from shared.fanout.steps import Keyed, StepRun, position_keys, walk_key
 from shared.fanout.walk import Audience, walk_step
 from shared.hubs.model import Hub
 from shared.sending.formats import delivery_platform
@@ -21,7 +35,7 @@ from shared.store.notifications import NotificationMeta, NotificationState, Step
 log = logging.getLogger(__name__)
 
 DIRECT_CHUNK = 200  # device handles per direct-send message (well under the message size)
-TTL_PASSED = "The notification's time to live passed before it could be sent"
+_T = TypeVar("_T")
 
 
 def scan_key(shard: int, step: int) -> str:
@@ -30,6 +44,12 @@ def scan_key(shard: int, step: int) -> str:
 
 def direct_key(chunk: int) -> str:
     return f"d~{chunk:04d}"
+
+
+def step_key(message: Scan | Direct) -> str:
+    if isinstance(message, Direct):
+        return direct_key(message.chunk)
+    return scan_key(message.shard, message.step)
 
 
 def installation_platforms(request: SendRequest) -> frozenset[str]:
@@ -42,13 +62,51 @@ async def handle_fanout(body: bytes, message_id: str) -> list[str]:
     message = parse_fanout(body)
     engine = get_engine()
     if isinstance(message, Plan):
-        return await _plan(engine, message)
-    return await _step(engine, message, message_id)
+        return await _gone_or(message, _plan(engine, message), [])
+    key = step_key(message)
+    return await _gone_or(
+        message, _noting(engine, message, key, _step(engine, message, key, message_id)), []
+    )
+
+
+async def handle_retry(body: bytes, message_id: str) -> None:
+    """One retry batch from the deliveries queue."""
+    retry = parse_retry(body)
+    engine = get_engine()
+    await _gone_or(
+        retry, _noting(engine, retry, retry.key, _retry(engine, retry, message_id)), None
+    )
+
+
+async def _gone_or(message: FanoutMessage | Retry, work: Awaitable[_T], gone: _T) -> _T:
+    """A step of a send whose notification or hub no longer exists has nothing to do."""
+    try:
+        return await work
+    except NotFoundError as exc:
+        log.warning("Skipping a step of %s/%s: %s", message.hub, message.notification_id, exc)
+        return gone
+
+
+async def _noting(
+    engine: Engine, message: Scan | Direct | Retry, key: str, work: Awaitable[_T]
+) -> _T:
+    """Run a step; if it fails, keep why in its row before the queue tries it again."""
+    try:
+        return await work
+    except NotFoundError:
+        raise
+    except Exception as exc:
+        try:
+            error = f"{type(exc).__name__}: {exc}"
+            await engine.notifications.note_error(message.hub, message.notification_id, key, error)
+        except Exception:
+            log.debug("Could not note the failure of step %s", key, exc_info=True)
+        raise
 
 
 async def _plan(engine: Engine, plan: Plan) -> list[str]:
     meta = await engine.notifications.get_meta(plan.hub, plan.notification_id)
-    if meta.state is NotificationState.CANCELLED:
+    if meta.state in (NotificationState.CANCELLED, NotificationState.ABANDONED):
         return []
     request = SendRequest.from_json(meta.request)
     follow: list[FanoutMessage]
@@ -78,52 +136,62 @@ def _device_json(handle: str, keys: object) -> dict[str, str]:
     return device
 
 
-async def _step(engine: Engine, message: Scan | Direct, message_id: str) -> list[str]:
-    hub_name, notification_id = message.hub, message.notification_id
-    key = (
-        direct_key(message.chunk)
-        if isinstance(message, Direct)
-        else scan_key(message.shard, message.step)
-    )
+async def _step(engine: Engine, message: Scan | Direct, key: str, message_id: str) -> list[str]:
     store = engine.notifications
-    earlier = await store.claim_step(hub_name, notification_id, key, message_id)
+    earlier = await store.claim_step(message.hub, message.notification_id, key, message_id)
     if earlier is not None and earlier.done:
-        return _follow_up(message, earlier.result)  # finished; only its follow-up was lost
+        return follow_up(message, earlier.result)  # finished; only its follow-up was lost
     if earlier is not None and earlier.message_id != message_id:
         return []  # a copy of a step another message owns
-    meta = await store.get_meta(hub_name, notification_id)
+    meta = await store.get_meta(message.hub, message.notification_id)
     request = SendRequest.from_json(meta.request)
-    hub = await engine.hubs.get_hub(hub_name)
+    hub = await engine.hubs.get_hub(message.hub)
+    run = StepRun.resume(engine, meta, key, message_id, earlier, retry_attempt=1)
     async with engine.page_slots:
-        delivery, cursor = await _targets_delivered(engine, meta, request, hub, message)
-    delivery.result.last = cursor is None
-    delivery.result.next_cursor = cursor
-    delivery.result.retries = await schedule_retries(engine, meta, key, 1, delivery.retry)
-    await engine.feedback.record(hub_name, delivery.dead)
-    await store.finish_step(hub_name, notification_id, key, message_id, delivery.result)
-    return _follow_up(message, delivery.result)
+        keyed, cursor = await step_targets(engine, meta, request, hub, message)
+        await run.deliver(hub, request, keyed, last_attempt=False)
+    return follow_up(message, await run.finish(last=cursor is None, next_cursor=cursor))
 
 
-async def _targets_delivered(
+async def _retry(engine: Engine, retry: Retry, message_id: str) -> None:
+    store = engine.notifications
+    earlier = await store.claim_step(retry.hub, retry.notification_id, retry.key, message_id)
+    if earlier is not None and (earlier.done or earlier.message_id != message_id):
+        return
+    meta = await store.get_meta(retry.hub, retry.notification_id)
+    request = SendRequest.from_json(meta.request)
+    hub = await engine.hubs.get_hub(retry.hub)
+    run = StepRun.resume(
+        engine, meta, retry.key, message_id, earlier, retry_attempt=retry.attempt + 1
+    )
+    async with engine.page_slots:
+        keyed = retry_targets(retry)
+        await run.deliver(hub, request, keyed, last_attempt=retry.attempt >= MAX_ATTEMPTS)
+    await run.finish(last=True, next_cursor=None)
+
+
+def retry_targets(retry: Retry) -> list[Keyed]:
+    return position_keys([retry_target(item) for item in retry.targets])
+
+
+async def step_targets(
     engine: Engine, meta: NotificationMeta, request: SendRequest, hub: Hub, message: Scan | Direct
-) -> tuple[Delivery, str | None]:
-    """This step's targets, delivered; and the shard's cursor after them (None: done)."""
-    now = datetime.now(UTC)
+) -> tuple[list[Keyed], str | None]:
+    """A step's targets, keyed in delivery order; and the shard's cursor after them (None:
+    the chain ends)."""
     if isinstance(message, Direct):
-        targets = [_direct_target(request, device) for device in message.devices]
-        cursor = None
-    else:
-        audience = Audience(
-            request.expression, installation_platforms(request), request.is_template
-        )
-        walked = await walk_step(
-            engine.index, meta.hub, audience, message.shard, hub.shard_count, message.after, now
-        )
-        targets, cursor = walked.targets, walked.next_cursor
-    if now > meta.expires_at:
-        return drop(targets, TTL_PASSED), cursor
-    render = renderer(request)
-    return await deliver(engine.senders, hub, meta.notification_id, targets, render, now), cursor
+        return position_keys([_direct_target(request, d) for d in message.devices]), None
+    audience = Audience(request.expression, installation_platforms(request), request.is_template)
+    walked = await walk_step(
+        engine.index,
+        meta.hub,
+        audience,
+        message.shard,
+        hub.shard_count,
+        message.after,
+        datetime.now(UTC),
+    )
+    return [(walk_key(target), target) for target in walked.targets], walked.next_cursor
 
 
 def _direct_target(request: SendRequest, device: dict[str, str]) -> Target:
@@ -134,7 +202,7 @@ def _direct_target(request: SendRequest, device: dict[str, str]) -> Target:
     return Target("", {"platform": platform.value, "channel": channel})
 
 
-def _follow_up(message: Scan | Direct, result: StepResult) -> list[str]:
+def follow_up(message: Scan | Direct, result: StepResult) -> list[str]:
     if isinstance(message, Direct) or result.last:
         return []
     following = Scan(

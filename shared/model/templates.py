@@ -15,6 +15,8 @@ from shared.model.validation import (
     check_tag_count,
     decode_json_text,
     installation_error,
+    is_field_name,
+    is_field_value,
     json_type,
     require_str,
     show,
@@ -22,8 +24,10 @@ from shared.model.validation import (
     validate_name,
     validate_tags,
 )
+from shared.sending._headers import pns_header_problem
 
 MAX_EXPIRY_LENGTH = 256
+_EXPRESSION = re.compile(r"[$.%#]\(|\{")  # where a template expression may start
 WNS_TYPES = frozenset({"wns/toast", "wns/tile", "wns/badge", "wns/raw"})
 
 _JSON_BODY_PLATFORMS = frozenset(
@@ -36,8 +40,6 @@ _JSON_BODY_PLATFORMS = frozenset(
         InstallationPlatform.XIAOMI,
     }
 )
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_HEADER_VALUE = re.compile(r"[^\r\n\x00]*")
 
 
 @dataclass(frozen=True)
@@ -138,10 +140,9 @@ def parse_string_map(
 def _parse_template(
     item: dict[str, object], *, name: str, platform: InstallationPlatform, where: str
 ) -> InstallationTemplate:
-    headers = parse_string_map(item.get("headers"), f"{where}.headers", key_check=_is_header_name)
+    headers = parse_string_map(item.get("headers"), f"{where}.headers", key_check=is_field_name)
     for header, header_value in headers.items():
-        if not _HEADER_VALUE.fullmatch(header_value):
-            raise installation_error(f"{where}.headers[{show(header)}] has a line break.")
+        _check_header(header, header_value, where)
     body = require_str(item.get("body"), f"{where}.body")
     _check_body(body, headers, platform=platform, where=where)
     # GET lists the name among the tags, so a body read back from GET carries it: drop it.
@@ -184,8 +185,16 @@ def _parse_expiry(value: object, where: str) -> str | None:
     return text
 
 
-def _is_header_name(name: str) -> bool:
-    return bool(_HEADER_NAME.fullmatch(name))
+def _check_header(name: str, value: str, where: str) -> None:
+    """RFC 9110's rules, and the push service's own for a value that is not an expression."""
+    if not is_field_value(value):
+        raise installation_error(
+            f"{where}.headers[{show(name)}] may hold only visible ASCII, spaces and tabs."
+        )
+    if not _EXPRESSION.search(value):
+        problem = pns_header_problem(name.lower(), value)
+        if problem is not None:
+            raise installation_error(f"{where}.headers[{show(name)}]: {problem}")
 
 
 def _object_items(value: object, field_name: str) -> dict[str, object]:

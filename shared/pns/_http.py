@@ -214,7 +214,14 @@ class HttpSender:
     async def each(
         self, messages: Sequence[PushMessage], send: Callable[[PushMessage], Awaitable[Outcome]]
     ) -> list[Outcome]:
-        return await gather_limited(self._limit, messages, send)
+        async def one(message: PushMessage) -> Outcome:
+            try:
+                return await send(message)
+            except Exception as exc:  # aiohttp refuses a request it cannot write (a header byte)
+                reason = f"the request could not be made: {type(exc).__name__}: {exc}"
+                return Outcome(OutcomeKind.PAYLOAD_REJECTED, message.handle, None, reason)
+
+        return await gather_limited(self._limit, messages, one)
 
     def retry_after(self, response: HttpResponse, *names: str) -> float | None:
         """Seconds to wait, from the first of ``names`` (default ``Retry-After``) present."""

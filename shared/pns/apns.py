@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
+from shared.model.validation import is_field_value
 from shared.pns import _classify as cls
 from shared.pns._apns_auth import ProviderToken, load_client_certificate, load_signing_key
 from shared.pns._creds import DictReader, MaskedRepr, field_names
@@ -189,6 +190,9 @@ class ApnsSender:
         topic = given.get("apns-topic") or self._creds.bundle_id + suffix
         priority = given.get("apns-priority") or ("5" if push_type == "background" else "10")
         problem = _check(message.payload, push_type, priority, given)
+        if not problem and not all(map(is_field_value, given.values())):
+            # h2 would refuse the request by failing its whole connection, others' streams too.
+            problem = "a header holds a byte HTTP/2 does not carry"
         if problem:
             return cls.local_reject(message.handle, _K.PAYLOAD_REJECTED, problem)
         headers = list(self._static_headers(topic, push_type, priority))

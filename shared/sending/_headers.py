@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from shared.errors import BadRequestError
+from shared.model.validation import is_field_value
 from shared.sending.formats import WNS_RAW, WNS_TYPES, SendFormat
 
 _MAX_DATE_LENGTH = 64
@@ -61,18 +62,26 @@ _LOWERED = frozenset({"apns-push-type", "x-wns-type", "x-wns-cache-policy"})
 _LOWERED |= {"x-wns-requestforstatus", "urgency"}
 
 
+def pns_header_problem(name: str, value: str) -> str | None:
+    """What is wrong with one pass-through header (lower-case name) for its PNS, or None."""
+    if not is_field_value(value):
+        return f"the header {name} must hold only visible ASCII, spaces and tabs"
+    rule = _RULES.get(name)
+    normal = value.lower() if name in _LOWERED else value
+    if rule is not None and not rule[0](normal):
+        return f"the header {name} has the value '{value[:64]}': it must be {rule[1]}"
+    return None
+
+
 def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The pass-through headers with their values checked (and lower-cased where the PNS
     compares them so); a 400 naming the first bad one."""
     checked: dict[str, str] = {}
     for name, value in headers.items():
-        rule = _RULES.get(name)
-        normal = value.lower() if name in _LOWERED else value
-        if rule is not None and not rule[0](normal):
-            raise BadRequestError(
-                f"The header {name} has the value '{value[:64]}': it must be {rule[1]}."
-            )
-        checked[name] = normal
+        problem = pns_header_problem(name, value)
+        if problem is not None:
+            raise BadRequestError(problem[0].upper() + problem[1:] + ".")
+        checked[name] = value.lower() if name in _LOWERED else value
     return checked
 
 

@@ -21,13 +21,12 @@ from typing import Any
 
 from shared.errors import BadRequestError
 from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage, WebPushKeys
-from shared.sending._headers import parse_date
+from shared.sending._headers import parse_date, pns_header_problem
 from shared.sending.formats import WNS_RAW, delivery_platform, oversize_reason, pass_through
 from shared.sending.request import SendRequest
 from shared.templates import Properties, TemplateFormat, compile_template
 
 _JSON_PLATFORMS = frozenset({Platform.APNS, Platform.FCMV1, Platform.ADM})
-_BREAKS = frozenset("\r\n\x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +156,13 @@ def _render(
 
 
 def _render_headers(headers: Mapping[str, str], properties: Properties) -> dict[str, str]:
+    """Rendered, then held to what the PNS takes: a property must not inject a header line,
+    nor a byte the HTTP client would refuse for the whole batch."""
     rendered = {name: _render_text(value, properties) for name, value in headers.items()}
     for name, value in rendered.items():
-        if _BREAKS.intersection(value):  # a property must not inject a header line
-            raise BadRequestError(f"the header {name} renders with a line break")
+        problem = pns_header_problem(name.lower(), value)
+        if problem is not None:
+            raise BadRequestError(problem)
     return rendered
 
 

@@ -3,8 +3,10 @@
 PartitionKey ``{hub}~{notification id}``. A step (one page of one shard, one direct chunk, one
 retry batch) is *claimed* by inserting its row with the queue message id, and *finished* by
 rewriting it with its counts and failures. A second copy of the same step (another message
-id) finds the claim and stands down; the same message redelivered carries on. Telemetry is one
-partition query.
+id) finds the claim and stands down; the same message redelivered carries on from the step's
+*progress*: a step that delivers more than a few hundred devices records, after each slice,
+what it has done so far and the key of the last device it accounted for, so a retried step
+never delivers again to a device it already reached. Telemetry is one partition query.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class NotificationState(StrEnum):
     ENQUEUED = "Enqueued"
     PROCESSING = "Processing"
     CANCELLED = "Cancelled"
+    ABANDONED = "Abandoned"  # its plan ended in the poison queue: nothing was sent
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class StepResult:
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
+    untold_failures: int = 0  # failures counted but not named (the row's size limit)
     retries: int = 0  # retry batches this step spawned
     last: bool = False  # this step ends its chain
     next_cursor: str | None = None
@@ -70,6 +74,8 @@ class StepRow:
     done: bool
     result: StepResult
     finished_at: datetime | None = None
+    progress: str | None = None  # the key of the last target accounted for (None: none yet)
+    last_error: str | None = None  # why the step's last attempt failed, for the poison handler
 
 
 def _partition(hub: str, notification_id: str) -> str:
@@ -93,6 +99,7 @@ def _step_row(entity: Mapping[str, Any]) -> StepRow:
     result = StepResult(
         counts=json.loads(entity.get("Counts", "{}")),
         failures=json.loads(bytes(entity.get("Failures", b"[]"))),
+        untold_failures=int(entity.get("UntoldFailures", 0)),
         retries=int(entity.get("Retries", 0)),
         last=bool(entity.get("Last", False)),
         next_cursor=entity.get("NextCursor"),
@@ -105,6 +112,8 @@ def _step_row(entity: Mapping[str, Any]) -> StepRow:
         done,
         result,
         metadata.get("timestamp") if done else None,
+        entity.get("Progress"),
+        entity.get("LastError"),
     )
 
 
@@ -183,24 +192,52 @@ class NotificationStore:
             return _step_row(await table.get_entity(partition, key))
         return None
 
+    async def record_progress(
+        self,
+        hub: str,
+        notification_id: str,
+        key: str,
+        message_id: str,
+        result: StepResult,
+        progress: str,
+    ) -> None:
+        """What the step has done so far, up to and including the target keyed ``progress``."""
+        entity = self._result_entity(hub, notification_id, key, message_id, result)
+        entity.update(Done=False, Progress=progress)
+        await self._write(entity)
+
     async def finish_step(
         self, hub: str, notification_id: str, key: str, message_id: str, result: StepResult
     ) -> None:
+        entity = self._result_entity(hub, notification_id, key, message_id, result)
+        entity.update(Done=True, Last=result.last)
+        if result.next_cursor is not None:
+            entity["NextCursor"] = result.next_cursor
+        await self._write(entity)
+
+    async def note_error(self, hub: str, notification_id: str, key: str, error: str) -> None:
+        """Keep why a step's attempt failed, so its poison handler can say why it gave up."""
         table = await self._tables.get(NOTIFICATIONS)
+        entity = {"PartitionKey": _partition(hub, notification_id), "RowKey": key}
+        await table.update_entity({**entity, "LastError": error[:1000]}, mode=UpdateMode.MERGE)
+
+    @staticmethod
+    def _result_entity(
+        hub: str, notification_id: str, key: str, message_id: str, result: StepResult
+    ) -> dict[str, Any]:
         failures, untold = _failures_bytes(result.failures)
-        entity: dict[str, Any] = {
+        return {
             "PartitionKey": _partition(hub, notification_id),
             "RowKey": key,
             "MessageId": message_id,
-            "Done": True,
             "Counts": json.dumps(result.counts, separators=(",", ":")),
             "Failures": failures,
-            "UntoldFailures": untold,
+            "UntoldFailures": result.untold_failures + untold,
             "Retries": result.retries,
-            "Last": result.last,
         }
-        if result.next_cursor is not None:
-            entity["NextCursor"] = result.next_cursor
+
+    async def _write(self, entity: dict[str, Any]) -> None:
+        table = await self._tables.get(NOTIFICATIONS)
         await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
 
     async def read_all(self, hub: str, notification_id: str) -> NotificationRows:

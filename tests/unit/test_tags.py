@@ -353,3 +353,18 @@ def test_absent_or_blank_expression_means_broadcast(header: str | None) -> None:
 
 def test_parse_optional_parses_present_expression() -> None:
     assert parse_optional("a && b") == And((Tag("a"), Tag("b")))
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("$InstallationId:{a/b}", "installation"),
+        ("x || $installationid:{a#b}", "installation"),
+        ("$InstallationId:{" + "a" * 257 + "}", "installation"),
+        ("$UserId:{a/b}", "user"),
+        ("$UserId:{" + "u" * 121 + "}", "user"),
+    ],
+)
+def test_a_system_tag_must_name_an_id_the_registry_could_hold(text: str, kind: str) -> None:
+    with pytest.raises(BadRequestError, match=f"not a valid {kind} id"):
+        parse(text)

@@ -372,3 +372,31 @@ async def test_adm_failing_refresh_fails_only_the_expired_messages(
         ("expired-token", "tok-1"),
         ("same", "tok-1"),
     ]
+
+
+async def test_a_request_the_http_client_refuses_fails_only_its_own_message(
+    web_server: WebFactory, options: PnsOptions
+) -> None:
+    tokens: list[dict[str, list[str]]] = []
+    received: list[str] = []
+
+    async def channel(request: web.Request) -> web.Response:
+        received.append(request.query["token"])
+        return web.Response(status=200, headers={"X-WNS-Status": "received"})
+
+    app = web.Application()
+    token_route(app, tokens)
+    app.router.add_post("/", channel)
+    async with web_server(app) as origin:
+        wns = wns_sender(origin, options)
+        outcomes = await wns.send(
+            [
+                PushMessage(f"{origin}/?token=a", b"<toast/>"),
+                PushMessage(f"{origin}/?token=bad", b"<toast/>", {"X-WNS-Tag": "a\r\nb"}),
+                PushMessage(f"{origin}/?token=c", b"<toast/>"),
+            ]
+        )
+        await wns.aclose()
+    assert [o.kind for o in outcomes] == [K.DELIVERED, K.PAYLOAD_REJECTED, K.DELIVERED]
+    assert "could not be made" in outcomes[1].reason
+    assert sorted(received) == ["a", "c"]

@@ -212,7 +212,17 @@ def test_empty_expiry_render_sends_without_expiration() -> None:
         (
             DeviceTemplate(APNS_TEMPLATE, {"apns-collapse-id": "$(id)"}),
             {"id": "a\r\nx: y"},
-            "line break",
+            "visible ASCII",
+        ),
+        (
+            DeviceTemplate(APNS_TEMPLATE, {"X-Custom": "$(id)"}),
+            {"id": "a\x01b"},
+            "visible ASCII",
+        ),
+        (
+            DeviceTemplate(APNS_TEMPLATE, {"apns-priority": "$(p)"}),
+            {"p": "7"},
+            "1, 5 or 10",
         ),
         (DeviceTemplate('{"aps":{"alert":"$(msg)"}}'), {"msg": "x" * 5000}, "limit 4096"),
     ],
