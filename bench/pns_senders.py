@@ -1,7 +1,10 @@
-"""PNS sender benchmark: Herald's five senders against the PNS simulators, in one run.
+"""PNS sender benchmark: Herald's seven senders against the PNS simulators, in one run.
 
     .venv/bin/python bench/pns_senders.py [--runs 3] [--h2-deliveries 6000]
                                           [--h1-deliveries 300] [--webpush-deliveries 120]
+
+Baidu and WNS and ADM send one HTTP/1.1 request per device (``--h1-deliveries``); Xiaomi sends
+up to 1,000 regids per request, so it gets ``--h2-deliveries`` like the HTTP/2 senders.
 
 The simulators run as their own process (``python -m emulator.pns``, stopped by PID). Each client
 runs in its own subprocess, so its CPU (``getrusage(RUSAGE_SELF)`` over the timed window, after
@@ -72,12 +75,16 @@ WNS_BODY = _padded(
 )
 WEBPUSH_BODY = _padded('{"title":"Hello","body":"PAD"}')
 ADM_BODY = _padded('{"data":{"message":"PAD"}}')
+BAIDU_BODY = _padded('{"title":"Hello","description":"PAD"}')
+XIAOMI_BODY = _padded('{"title":"Hello","description":"Hi","payload":"PAD"}')
 SENDERS = {
     "apns": Platform.APNS,
     "fcm": Platform.FCMV1,
     "wns": Platform.WNS,
     "webpush": Platform.BROWSER,
     "adm": Platform.ADM,
+    "baidu": Platform.BAIDU,
+    "xiaomi": Platform.XIAOMI,
 }
 LABELS = {
     "apns": "APNs sender",
@@ -85,6 +92,8 @@ LABELS = {
     "wns": "WNS sender",
     "webpush": "Web Push sender",
     "adm": "ADM sender",
+    "baidu": "Baidu sender",
+    "xiaomi": "Xiaomi sender",
     "aioapns": "aioapns 4.0 -> APNs",
     "h2load-apns": "h2load -> APNs sim",
     "h2load-fcm": "h2load -> FCM sim",
@@ -136,6 +145,13 @@ async def _devices(platform: Platform, endpoints: Mapping[str, str]) -> list[Pus
     if platform is Platform.ADM:
         prefix = "amzn1.adm-registration.v3."
         return [PushMessage(prefix + secrets.token_urlsafe(48), ADM_BODY) for _ in range(1_000)]
+    if platform is Platform.BAIDU:  # NH's {userId}-{channelId}
+        return [
+            PushMessage(f"{secrets.randbelow(10**18)}-{secrets.randbelow(10**19)}", BAIDU_BODY)
+            for _ in range(1_000)
+        ]
+    if platform is Platform.XIAOMI:
+        return [PushMessage(secrets.token_urlsafe(33), XIAOMI_BODY) for _ in range(10_000)]
     control = ControlClient(endpoints["control"])
     try:
         subs = [await control.create_webpush_subscription() for _ in range(100)]
@@ -279,7 +295,7 @@ def _run_client(name: str, sim_pid: int, args: argparse.Namespace) -> Result:
 
 
 def _deliveries(name: str, args: argparse.Namespace) -> int:
-    if name in ("wns", "adm"):
+    if name in ("wns", "adm", "baidu"):
         return int(args.h1_deliveries)
     if name == "webpush":
         return int(args.webpush_deliveries)
@@ -375,7 +391,8 @@ def _one_run(sim_pid: int, endpoints: Mapping[str, str], args: argparse.Namespac
     """Every client once. Each baseline runs next to what it is compared with."""
     targets = _h2load_targets(endpoints, args.state_dir)
     results = []
-    for name in ("h2load-apns", "apns", "aioapns", "h2load-fcm", "fcm", "wns", "webpush", "adm"):
+    names = ("h2load-apns", "apns", "aioapns", "h2load-fcm", "fcm", "wns", "webpush", "adm")
+    for name in (*names, "baidu", "xiaomi"):
         _reset_records(endpoints)
         if name in targets:
             result = _run_h2load(name, targets[name], sim_pid, args)
@@ -403,7 +420,10 @@ def _ours() -> float:
 
 
 _BASELINES = {"apns": "h2load-apns", "aioapns": "h2load-apns", "fcm": "h2load-fcm"}
-_ROWS = ("apns", "fcm", "wns", "webpush", "adm", "aioapns", "h2load-apns", "h2load-fcm")
+_ROWS = (
+    *("apns", "fcm", "wns", "webpush", "adm", "baidu", "xiaomi"),
+    *("aioapns", "h2load-apns", "h2load-fcm"),
+)
 
 
 def _ratio(runs: list[dict[str, Result]], name: str, base: str, field: str) -> list[float]:
@@ -458,7 +478,7 @@ def _arguments() -> argparse.Namespace:
     add = parser.add_argument
     add("--runs", type=int, default=3)
     add("--h2-deliveries", type=int, default=6_000, help="per APNs/FCM client and h2load run")
-    add("--h1-deliveries", type=int, default=300, help="per WNS and ADM run")
+    add("--h1-deliveries", type=int, default=300, help="per WNS, ADM and Baidu run")
     add("--webpush-deliveries", type=int, default=120, help="per Web Push run")
     add("--batch", type=int, default=500, help="messages per send() call")
     add("--in-flight", type=int, default=2, help="send() calls at once")

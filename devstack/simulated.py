@@ -45,12 +45,24 @@ def hub_credentials(
             "endpoint": endpoints["adm"],
             "token_endpoint": endpoints["adm_token_uri"],
         },
+        # NH's credential property names, as a hub moved from NH would hold them.
+        Platform.BAIDU: {
+            "BaiduApiKey": generated["baidu_api_key"],
+            "BaiduSecretKey": generated["baidu_secret_key"],
+            "BaiduEndPoint": endpoints["baidu"],
+        },
+        Platform.XIAOMI: {
+            "AppSecret": generated["xiaomi_app_secret"],
+            "Endpoint": endpoints["xiaomi"],
+        },
     }
 
 
 def app_settings(endpoints: Mapping[str, str]) -> dict[str, str]:
-    """Trust the simulators' CA, and let device URLs name the simulator hosts."""
-    hosts = sorted({urlsplit(endpoints[k]).netloc for k in ("wns_channel_base", "webpush")})
+    """Trust the simulators' CA, and let device URLs and the Baidu and Xiaomi endpoints name
+    the simulator hosts."""
+    names = ("wns_channel_base", "webpush", "baidu", "xiaomi")
+    hosts = sorted({urlsplit(endpoints[k]).netloc for k in names})
     return {
         "HERALD_PNS_CA_FILE": endpoints["ca_file"],
         "HERALD_PNS_ALLOWED_TEST_HOSTS": ",".join(hosts),

@@ -171,7 +171,7 @@ class Stack:
             f"  HTTP   {ready['url']}",
             f"  HTTPS  https://localhost:{self.options.https_port}  (trust {ca_file})",
             f"  Hub    {hub.name}",
-            f"  PNS    simulators for APNs, FCM, WNS, Web Push and ADM; records at "
+            f"  PNS    simulators for APNs, FCM, WNS, Web Push, ADM, Baidu and Xiaomi; records at "
             f"{endpoints['control']}/records",
             "",
             f"HUB={hub.name}",

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+# RFC 9110 5.5 field-value, less obs-text: visible ASCII, space and tab. No PNS takes more.
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.1 token
+
+
+def is_field_name(text: str) -> bool:
+    """An HTTP header name (an RFC 9110 token)."""
+    return bool(_FIELD_NAME.fullmatch(text))
+
+
+def is_field_value(text: str) -> bool:
+    """An HTTP header value every HTTP library and PNS accepts: visible ASCII, SP and HTAB."""
+    return bool(_FIELD_VALUE.fullmatch(text))
 
 
 @dataclass(frozen=True)

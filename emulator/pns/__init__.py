@@ -1,4 +1,5 @@
-"""Protocol-faithful simulators of APNs, FCM v1, WNS, Web Push and ADM, with a control API.
+"""Protocol-faithful simulators of APNs, FCM v1, WNS, Web Push, ADM, Baidu and Xiaomi, with a
+control API.
 
 Start them all with ``python -m emulator.pns`` (prints one JSON line of endpoints), or in
 tests with ``async with running_simulators() as sims:``. Nothing here imports ``shared``.

@@ -1,7 +1,8 @@
 """Transport-neutral request and reply values shared by the HTTP/2 and HTTP/1.1 adapters.
 
 Every simulator is a plain callable ``Request -> Reply``: it never touches a socket, so the same
-logic serves HTTP/2 (APNs, FCM) and HTTP/1.1 (FCM, WNS, Web Push, ADM, token endpoints).
+logic serves HTTP/2 (APNs, FCM) and HTTP/1.1 (FCM, WNS, Web Push, ADM, Baidu, Xiaomi, token
+endpoints).
 """
 
 from __future__ import annotations

@@ -98,6 +98,13 @@ class ControlClient:
         body = {"client_id": client_id, "client_secret": client_secret, "tenant_id": tenant_id}
         await self._call("POST", "/wns/clients", json=body)
 
+    async def register_baidu_app(self, api_key: str, secret_key: str) -> None:
+        await self._call("POST", "/baidu/apps", json={"api_key": api_key, "secret_key": secret_key})
+
+    async def register_xiaomi_app(self, app_secret: str, packages: tuple[str, ...] = ()) -> None:
+        body = {"app_secret": app_secret, "packages": list(packages)}
+        await self._call("POST", "/xiaomi/apps", json=body)
+
     async def register_adm_client(self, client_id: str, client_secret: str) -> None:
         body = {"client_id": client_id, "client_secret": client_secret}
         await self._call("POST", "/adm/clients", json=body)

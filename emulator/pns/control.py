@@ -21,6 +21,8 @@ Routes (JSON bodies and answers; errors are 400 ``{"error": "..."}``):
                                           {"client_email", "project_id", "public_key"} to register
   POST   /wns/clients                     {"client_id", "client_secret", "tenant_id"?}
   POST   /adm/clients                     {"client_id", "client_secret"}
+  POST   /baidu/apps                      {"api_key", "secret_key"}
+  POST   /xiaomi/apps                     {"app_secret", "packages"? (restricted package names)}
   POST   /webpush/subscriptions           {"application_server_key"?} -> {id, endpoint, p256dh,
                                            auth}
 """
@@ -67,6 +69,8 @@ class _Control:
             ("POST", "/fcm/service-accounts", self.service_accounts),
             ("POST", "/wns/clients", self.wns_clients),
             ("POST", "/adm/clients", self.adm_clients),
+            ("POST", "/baidu/apps", self.baidu_apps),
+            ("POST", "/xiaomi/apps", self.xiaomi_apps),
             ("POST", "/webpush/subscriptions", self.subscriptions),
             ("*", "/{platform}/faults", self.faults),
             ("POST", "/{platform}/handles", self.handles),
@@ -133,6 +137,14 @@ class _Control:
 
     async def adm_clients(self, request: web.Request) -> web.Response:
         self._hub.add_adm_client(await _body(request))
+        return _ok()
+
+    async def baidu_apps(self, request: web.Request) -> web.Response:
+        self._hub.add_baidu_app(await _body(request))
+        return _ok()
+
+    async def xiaomi_apps(self, request: web.Request) -> web.Response:
+        self._hub.add_xiaomi_app(await _body(request))
         return _ok()
 
     async def subscriptions(self, request: web.Request) -> web.Response:

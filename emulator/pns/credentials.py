@@ -1,9 +1,11 @@
 """Generated PNS credentials the simulators accept, kept in the state directory.
 
 ``credentials.json`` holds one set per service (made once, reused across restarts):
-APNs signing key, FCM service account, WNS (Package SID and Entra app), ADM client and a VAPID
-key pair. Each start also writes ``fcm-service-account.json`` (a Google service-account file whose
-``token_uri`` points at this run's simulator) and ``apns-key.p8``.
+APNs signing key, FCM service account, WNS (Package SID and Entra app), ADM client, Baidu API
+key and secret key, Xiaomi app secret and a VAPID key pair; a file from before a service was
+added gets that service's set added. Each start also writes ``fcm-service-account.json`` (a
+Google service-account file whose ``token_uri`` points at this run's simulator) and
+``apns-key.p8``.
 """
 
 from __future__ import annotations
@@ -11,19 +13,24 @@ from __future__ import annotations
 import fcntl
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from emulator.pns import _jwt
 from emulator.pns._ece import public_bytes
-from emulator.pns.adm import AdmClient, AdmSimulator
-from emulator.pns.apns import ApnsKey, ApnsSimulator
+from emulator.pns.adm import AdmClient
+from emulator.pns.apns import ApnsKey
+from emulator.pns.baidu import BaiduApp
 from emulator.pns.fcm import ServiceAccount
-from emulator.pns.wns import WnsClient, WnsSimulator
+from emulator.pns.wns import WnsClient
+from emulator.pns.xiaomi import XiaomiApp
+
+if TYPE_CHECKING:
+    from emulator.pns.hub import SimulatorHub
 
 CREDENTIALS_FILE = "credentials.json"
 SERVICE_ACCOUNT_FILE = "fcm-service-account.json"
@@ -47,6 +54,9 @@ class Credentials:
     wns_aad_client_secret: str
     adm_client_id: str
     adm_client_secret: str
+    baidu_api_key: str
+    baidu_secret_key: str
+    xiaomi_app_secret: str
     vapid_private_key: str  # PKCS#8 PEM (P-256)
     vapid_public_key: str  # b64url uncompressed point, the applicationServerKey
     vapid_subject: str
@@ -85,6 +95,9 @@ def generate() -> Credentials:
         wns_aad_client_secret=secrets.token_urlsafe(24),
         adm_client_id="amzn1.application-oa2-client." + secrets.token_hex(16),
         adm_client_secret=secrets.token_hex(32),
+        baidu_api_key=secrets.token_urlsafe(18),
+        baidu_secret_key=secrets.token_hex(16),
+        xiaomi_app_secret=secrets.token_urlsafe(16),
         vapid_private_key=_pem(vapid),
         vapid_public_key=_jwt.b64url_encode(public_bytes(vapid.public_key())),
         vapid_subject="mailto:push@herald.example",
@@ -97,9 +110,11 @@ def load_or_create(state_dir: Path) -> Credentials:
     path = state_dir / CREDENTIALS_FILE
     with (state_dir / ".credentials.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            return Credentials(**json.loads(path.read_text()))
-        creds = generate()
+        kept = json.loads(path.read_text()) if path.exists() else {}
+        names = {f.name for f in fields(Credentials)}
+        if names <= set(kept):
+            return Credentials(**{name: kept[name] for name in names})
+        creds = Credentials(**{**asdict(generate()), **{k: kept[k] for k in names & set(kept)}})
         path.write_text(json.dumps(asdict(creds), indent=2))
         path.chmod(0o600)
     return creds
@@ -141,14 +156,9 @@ def load_public_key(pem: str) -> _jwt.PublicKey:
     return key
 
 
-def register(
-    creds: Credentials,
-    apns: ApnsSimulator,
-    accounts: dict[str, ServiceAccount],
-    wns: WnsSimulator,
-    adm: AdmSimulator,
-) -> None:
+def register(creds: Credentials, hub: SimulatorHub) -> None:
     """Make every simulator accept the generated credentials."""
+    apns, accounts, wns, adm = hub.apns, hub.fcm.accounts, hub.wns, hub.adm
     apns.register_key(
         ApnsKey(creds.apns_key_id, creds.apns_team_id, public_key_of(creds.apns_private_key))
     )
@@ -163,6 +173,8 @@ def register(
         creds.wns_aad_client_id, creds.wns_aad_client_secret, creds.wns_tenant_id
     )
     adm.clients[creds.adm_client_id] = AdmClient(creds.adm_client_id, creds.adm_client_secret)
+    hub.baidu.apps[creds.baidu_api_key] = BaiduApp(creds.baidu_api_key, creds.baidu_secret_key)
+    hub.xiaomi.apps[creds.xiaomi_app_secret] = XiaomiApp(creds.xiaomi_app_secret)
 
 
 def as_json(creds: Credentials) -> dict[str, Any]:

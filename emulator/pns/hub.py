@@ -1,4 +1,4 @@
-"""The five simulators and their shared state, as one object the servers and control API use."""
+"""The seven simulators and their shared state, as one object the servers and control API use."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from typing import Any
 from emulator.pns import credentials as _creds
 from emulator.pns.adm import AdmClient, AdmSimulator
 from emulator.pns.apns import ApnsKey, ApnsSimulator
+from emulator.pns.baidu import BaiduApp, BaiduSimulator
 from emulator.pns.certs import CertPaths, ensure_certs, issue_client_cert
 from emulator.pns.fcm import FcmSimulator, ServiceAccount
 from emulator.pns.state import FaultSpec, HandleState, Sim, SimState
 from emulator.pns.webpush import WebPushSimulator
 from emulator.pns.wns import WnsClient, WnsSimulator
+from emulator.pns.xiaomi import XiaomiApp, XiaomiSimulator
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class Endpoints:
     webpush: str
     adm: str
     adm_token_uri: str
+    baidu: str  # the REST 3.0 base URL (.../rest/3.0)
+    xiaomi: str
     control: str
     ca_file: str
 
@@ -47,7 +51,9 @@ class SimulatorHub:
         self.wns = WnsSimulator(self.state)
         self.webpush = WebPushSimulator(self.state)
         self.adm = AdmSimulator(self.state)
-        _creds.register(self.credentials, self.apns, self.fcm.accounts, self.wns, self.adm)
+        self.baidu = BaiduSimulator(self.state)
+        self.xiaomi = XiaomiSimulator(self.state)
+        _creds.register(self.credentials, self)
 
     # --- control operations ------------------------------------------------------------------
     def reset(self) -> None:
@@ -105,6 +111,15 @@ class SimulatorHub:
     def add_adm_client(self, body: dict[str, Any]) -> None:
         client = AdmClient(str(body["client_id"]), str(body["client_secret"]))
         self.adm.clients[client.client_id] = client
+
+    def add_baidu_app(self, body: dict[str, Any]) -> None:
+        app = BaiduApp(str(body["api_key"]), str(body["secret_key"]))
+        self.baidu.apps[app.api_key] = app
+
+    def add_xiaomi_app(self, body: dict[str, Any]) -> None:
+        packages = frozenset(str(p) for p in body.get("packages", ()))
+        app = XiaomiApp(str(body["app_secret"]), packages)
+        self.xiaomi.apps[app.app_secret] = app
 
     def expire_tokens(self, sim: Sim) -> None:
         stores = {Sim.FCM: self.fcm.tokens, Sim.WNS: self.wns.tokens, Sim.ADM: self.adm.tokens}

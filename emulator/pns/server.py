@@ -17,6 +17,7 @@ from emulator.pns._h1 import h1_server
 from emulator.pns._h2 import AlpnSwitch, H2ServerProtocol, listening_socket
 from emulator.pns._http import Handler
 from emulator.pns.adm import TOKEN_PATH as ADM_TOKEN_PATH
+from emulator.pns.baidu import PATH as BAIDU_PATH
 from emulator.pns.certs import server_context
 from emulator.pns.client import ControlClient
 from emulator.pns.control import control_app
@@ -108,7 +109,7 @@ async def running_simulators(
     reuseport: bool = False,
     max_concurrent_streams: int = DEFAULT_MAX_STREAMS,
 ) -> AsyncIterator[RunningSimulators]:
-    """All five simulators and the control API, each on a free port of ``host``."""
+    """All seven simulators and the control API, each on a free port of ``host``."""
     with contextlib.ExitStack() as stack:
         if state_dir is None:
             state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pns-sim-")))
@@ -144,6 +145,8 @@ async def _start(
     webpush = await servers.listen(servers.h1(hub.webpush), ["http/1.1"], hub)
     hub.webpush.origin = webpush
     adm = await servers.listen(servers.h1(hub.adm), ["http/1.1"], hub)
+    baidu = await servers.listen(servers.h1(hub.baidu), ["http/1.1"], hub)
+    xiaomi = await servers.listen(servers.h1(hub.xiaomi), ["http/1.1"], hub)
     endpoints: Endpoints | None = None
     control = await servers.control(control_app(hub, lambda: _known(endpoints)))
     endpoints = Endpoints(
@@ -156,6 +159,8 @@ async def _start(
         webpush=webpush,
         adm=adm,
         adm_token_uri=adm + ADM_TOKEN_PATH,
+        baidu=baidu + BAIDU_PATH.removesuffix("/push/single_device"),
+        xiaomi=xiaomi,
         control=control,
         ca_file=str(hub.certs.ca_file),
     )

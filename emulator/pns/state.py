@@ -1,6 +1,6 @@
 """What the simulators remember: deliveries, rejections, handle states, faults and tokens.
 
-One :class:`SimState` per simulator process, shared by all five simulators and the control API.
+One :class:`SimState` per simulator process, shared by all seven simulators and the control API.
 Everything here is synchronous and in memory; the asyncio loop is the only thread touching it.
 """
 
@@ -27,13 +27,17 @@ class Sim(StrEnum):
     WNS = "wns"
     WEBPUSH = "webpush"
     ADM = "adm"
+    BAIDU = "baidu"
+    XIAOMI = "xiaomi"
 
 
 class HandleState(StrEnum):
     LIVE = "live"
-    DEAD = "dead"  # expired/unregistered: APNs 410, FCM 404, WNS 410, Web Push 410, ADM 410
+    DEAD = "dead"  # expired/unregistered: APNs 410, FCM 404, WNS 410, Web Push 410, ADM 400,
+    # Baidu 30607, Xiaomi bad_regids
     REPLACED = "replaced"  # ADM: 200 with a different registrationID
-    MISMATCH = "mismatch"  # belongs to another app: APNs DeviceTokenNotForTopic, FCM 403, WNS 403
+    # belongs to another app: APNs DeviceTokenNotForTopic, FCM 403, WNS 403, Baidu 30608
+    MISMATCH = "mismatch"
 
 
 class FaultKind(StrEnum):

@@ -53,7 +53,7 @@ def step_key(message: Scan | Direct) -> str:
 
 
 def installation_platforms(request: SendRequest) -> frozenset[str]:
-    names = ("apns", "fcmv1", "gcm", "wns", "browser", "adm")
+    names = ("apns", "fcmv1", "gcm", "wns", "browser", "adm", "baidu", "xiaomi")
     return frozenset(n for n in names if delivery_platform(n) in request.platforms)
 
 

@@ -10,13 +10,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from shared.http import is_field_name, is_field_value
 from shared.model.channels import InstallationPlatform, validate_channel_url
 from shared.model.validation import (
     check_tag_count,
     decode_json_text,
     installation_error,
-    is_field_name,
-    is_field_value,
     json_type,
     require_str,
     show,

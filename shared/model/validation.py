@@ -26,9 +26,7 @@ _TAG_PATTERN = re.compile(r"[A-Za-z0-9_@#.:-]+")
 _USER_ID_PATTERN = re.compile(r"[A-Za-z0-9_@#.:=-]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# RFC 9110 5.5 field-value, less obs-text: visible ASCII, space and tab. No PNS takes more.
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
-_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.1 token
+
 _MAX_DATE_LENGTH = 64
 # Any instant in the last second of year 9999 is .NET's DateTime.MaxValue: "never".
 _NEVER_FROM = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -66,16 +64,6 @@ def require_str(value: object, field: str) -> str:
     if not value.isascii() and _SURROGATE.search(value):
         raise installation_error(f"{field} contains an unpaired UTF-16 surrogate.")
     return value
-
-
-def is_field_name(text: str) -> bool:
-    """An HTTP header name (an RFC 9110 token)."""
-    return bool(_FIELD_NAME.fullmatch(text))
-
-
-def is_field_value(text: str) -> bool:
-    """An HTTP header value every HTTP library and PNS accepts: visible ASCII, SP and HTAB."""
-    return bool(_FIELD_VALUE.fullmatch(text))
 
 
 def is_installation_id(text: str) -> bool:

@@ -30,6 +30,19 @@ def classify(table: StatusTable, status: int, reason: str | None) -> OutcomeKind
     return kind
 
 
+# (the PNS's own result code, its reason text or None) -> outcome, for services that answer
+# every request with a code in the body (Baidu, Xiaomi) rather than with an HTTP status.
+CodeTable = Mapping[tuple[int, str | None], OutcomeKind]
+
+
+def classify_code(table: CodeTable, code: int, reason: str | None) -> OutcomeKind:
+    """A code no row names is a message the service will not take: retrying cannot help."""
+    kind = table.get((code, reason))
+    if kind is None:
+        kind = table.get((code, None), OutcomeKind.PAYLOAD_REJECTED)
+    return kind
+
+
 def outcome(
     table: StatusTable,
     handle: str,

@@ -39,12 +39,27 @@ class MaskedRepr:
 class DictReader:
     """Typed access to a credentials dict; every problem becomes one clear BadRequestError."""
 
-    def __init__(self, kind: str, data: Mapping[str, object], allowed: frozenset[str]) -> None:
-        unknown = sorted(set(data) - allowed)
+    def __init__(
+        self,
+        kind: str,
+        data: Mapping[str, object],
+        allowed: frozenset[str],
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
+        """``aliases`` maps another spelling of a field (NH's credential property names) to
+        the field; a credential may use either, not both."""
+        aliases = aliases or {}
+        named: dict[str, object] = {}
+        for key, value in data.items():
+            field = aliases.get(key, key)
+            if field in named:
+                raise BadRequestError(f"{kind} credentials: '{field}' is given twice.")
+            named[field] = value
+        unknown = sorted(set(named) - allowed)
         if unknown:
             raise BadRequestError(f"{kind} credentials: unknown field(s) {', '.join(unknown)}.")
         self._kind = kind
-        self._data = data
+        self._data = named
 
     def required(self, name: str) -> str:
         value = self.optional(name)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
-from shared.model.validation import is_field_value
+from shared.http import is_field_value
 from shared.pns import _classify as cls
 from shared.pns._apns_auth import ProviderToken, load_client_certificate, load_signing_key
 from shared.pns._creds import DictReader, MaskedRepr, field_names

@@ -22,6 +22,8 @@ class Platform(StrEnum):
     WNS = "wns"
     BROWSER = "browser"
     ADM = "adm"
+    BAIDU = "baidu"
+    XIAOMI = "xiaomi"
 
 
 class OutcomeKind(StrEnum):
@@ -50,8 +52,9 @@ class WebPushKeys:
 class PushMessage:
     """One notification, already rendered, for one device handle.
 
-    ``handle`` is the device token (APNs), registration token (FCM), registration id (ADM),
-    channel URI (WNS) or endpoint URL (Web Push). ``headers`` are the NH pass-through headers
+    ``handle`` is the device token (APNs), registration token (FCM), registration id (ADM,
+    Xiaomi), channel id (Baidu, or NH's ``{userId}-{channelId}``), channel URI (WNS) or
+    endpoint URL (Web Push). ``headers`` are the NH pass-through headers
     (``apns-*``, ``X-WNS-*``) and the sender's per-message options (such as Web Push ``TTL``).
     """
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from shared.errors import BadRequestError
-from shared.pns import adm, apns, fcm, webpush, wns
+from shared.pns import adm, apns, baidu, fcm, webpush, wns, xiaomi
 from shared.pns.base import Platform, Sender
 from shared.pns.options import PnsOptions
 
@@ -19,6 +19,8 @@ FACTORIES: Mapping[Platform, SenderFactory] = MappingProxyType(
         Platform.WNS: wns.build,
         Platform.BROWSER: webpush.build,
         Platform.ADM: adm.build,
+        Platform.BAIDU: baidu.build,
+        Platform.XIAOMI: xiaomi.build,
     }
 )
 

@@ -1,10 +1,12 @@
-"""The SSRF guard for device-supplied URLs: WNS channel URIs and Web Push endpoints.
+"""The SSRF guard for PNS addresses: device URLs and the service endpoints hubs configure.
 
-These are the only PNS addresses a client chooses, so they must name a known push service and
-nothing else: https, no user-info, the default port, a host name (never an IP literal) under an
+WNS channel URIs and Web Push endpoints are the PNS addresses a client chooses; the Baidu and
+Xiaomi endpoints come from a hub's credentials. Each must name a known push service and nothing
+else: https, no user-info, the default port, a host name (never an IP literal) under an
 allow-listed suffix. Simulator origins pass only when the operator lists them
 (``HERALD_PNS_ALLOWED_TEST_HOSTS``). Senders also never follow redirects. The registry calls
-:func:`check_device_url` at registration time; senders call it again before every send.
+:func:`check_device_url` at registration time; senders call it again before every send, and
+build a Baidu or Xiaomi sender only for an endpoint :func:`check_service_url` accepts.
 """
 
 from __future__ import annotations
@@ -28,9 +30,21 @@ _WEB_PUSH_HOSTS = (
     ".push.apple.com",  # Safari: web.push.apple.com and regional hosts
     ".notify.windows.com",  # legacy Edge via WNS
 )
-ALLOWED_HOSTS: MappingProxyType[Platform, tuple[str, ...]] = MappingProxyType(
-    {Platform.WNS: _WNS_HOSTS, Platform.BROWSER: _WEB_PUSH_HOSTS}
+_BAIDU_HOSTS = ("api.tuisong.baidu.com",)  # REST API 3.0
+_XIAOMI_HOSTS = (
+    "api.xmpush.xiaomi.com",  # mainland China
+    "sandbox.xmpush.xiaomi.com",  # Xiaomi's test environment
+    ".xmpush.global.xiaomi.com",  # global, and the regional sgp-, fr-, ru- and idmb-api hosts
 )
+ALLOWED_HOSTS: MappingProxyType[Platform, tuple[str, ...]] = MappingProxyType(
+    {
+        Platform.WNS: _WNS_HOSTS,
+        Platform.BROWSER: _WEB_PUSH_HOSTS,
+        Platform.BAIDU: _BAIDU_HOSTS,
+        Platform.XIAOMI: _XIAOMI_HOSTS,
+    }
+)
+_DEVICE_URL_PLATFORMS = frozenset({Platform.WNS, Platform.BROWSER})
 _MAX_URL_LENGTH = 2048
 _FORBIDDEN_CHARS = frozenset("\\ \t\r\n\x00")
 
@@ -42,10 +56,24 @@ def check_device_url(
 
     ``allowed_test_hosts`` holds ``host:port`` origins of simulators (http or https allowed).
     """
-    name = "channel URI" if platform is Platform.WNS else "push endpoint"
-    suffixes = ALLOWED_HOSTS.get(platform)
-    if suffixes is None:
+    if platform not in _DEVICE_URL_PLATFORMS:
         raise BadRequestError(f"Platform '{platform}' does not use device-supplied URLs.")
+    name = "channel URI" if platform is Platform.WNS else "push endpoint"
+    return _check(url, platform, name, allowed_test_hosts)
+
+
+def check_service_url(
+    url: str, platform: Platform, *, allowed_test_hosts: Collection[str] = ()
+) -> str:
+    """Answer a hub's configured ``url`` for a Baidu or Xiaomi endpoint unchanged if it names
+    that service (or a listed simulator), else raise BadRequestError."""
+    if platform in _DEVICE_URL_PLATFORMS or platform not in ALLOWED_HOSTS:
+        raise BadRequestError(f"Platform '{platform}' has no configurable endpoint to check.")
+    return _check(url, platform, f"{platform.value} endpoint", allowed_test_hosts)
+
+
+def _check(url: str, platform: Platform, name: str, allowed_test_hosts: Collection[str]) -> str:
+    suffixes = ALLOWED_HOSTS[platform]
     if len(url) > _MAX_URL_LENGTH or any(c in _FORBIDDEN_CHARS or ord(c) < 32 for c in url):
         raise BadRequestError(f"The {name} is too long or contains forbidden characters.")
     try:

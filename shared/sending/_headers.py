@@ -16,8 +16,9 @@ from types import MappingProxyType
 from typing import Any
 
 from shared.errors import BadRequestError
-from shared.model.validation import is_field_value
-from shared.sending.formats import WNS_RAW, WNS_TYPES, SendFormat
+from shared.http import is_field_value
+from shared.pns.xiaomi import message_form
+from shared.sending.formats import BAIDU_MESSAGE_TYPE, WNS_RAW, WNS_TYPES, SendFormat
 
 _MAX_DATE_LENGTH = 64
 _APNS_PUSH_TYPES = frozenset(
@@ -55,6 +56,7 @@ _RULES: Mapping[str, tuple[Callable[[str], bool], str]] = MappingProxyType(
         "ttl": (str.isdigit, "a number of seconds"),
         "urgency": (_URGENCIES.__contains__, "very-low, low, normal or high"),
         "topic": (lambda v: 0 < len(v) <= 32 and _BASE64URL.issuperset(v), "1-32 base64url"),
+        BAIDU_MESSAGE_TYPE: (_one_of("0", "1"), "0 (a message) or 1 (a notification)"),
     }
 )
 # Values compared case-insensitively are stored lower-cased.
@@ -124,6 +126,11 @@ def check_native_payload(format: SendFormat, payload: bytes, headers: Mapping[st
         raise BadRequestError(
             'An fcmv1 notification must be {"message": {...}}, an FCM v1 Message object.'
         )
+    if format is SendFormat.XIAOMI:
+        try:
+            message_form(payload)
+        except ValueError as exc:
+            raise BadRequestError(f"A xiaomi notification is not valid: {exc}.") from exc
     if format is SendFormat.GCM and "message" in document:
         raise BadRequestError(
             "A gcm notification is a legacy FCM payload; send an FCM v1 "

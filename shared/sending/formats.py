@@ -1,8 +1,8 @@
 """NH notification formats, the platforms each one reaches, and what each platform accepts.
 
-``ServiceBusNotification-Format`` names the payload's format. Herald delivers to five platforms
+``ServiceBusNotification-Format`` names the payload's format. Herald delivers to seven platforms
 (:class:`Platform`); each native format reaches exactly one of them, and ``template`` reaches all
-five. ``gcm`` and ``fcmv1`` both reach FCM v1: Google shut the legacy GCM/FCM API down, so NH's
+seven. ``gcm`` and ``fcmv1`` both reach FCM v1: Google shut the legacy GCM/FCM API down, so NH's
 ``gcm`` installations are delivered through FCM v1 as well, and the FCM sender translates a
 legacy ``gcm`` payload (one without a top-level ``"message"``) into a v1 message.
 """
@@ -26,6 +26,8 @@ class SendFormat(StrEnum):
     WINDOWS = "windows"
     BROWSER = "browser"
     ADM = "adm"
+    BAIDU = "baidu"
+    XIAOMI = "xiaomi"
     TEMPLATE = "template"
 
 
@@ -39,6 +41,8 @@ _TARGETS: Mapping[SendFormat, tuple[Platform, ...]] = MappingProxyType(
         SendFormat.WINDOWS: (Platform.WNS,),
         SendFormat.BROWSER: (Platform.BROWSER,),
         SendFormat.ADM: (Platform.ADM,),
+        SendFormat.BAIDU: (Platform.BAIDU,),
+        SendFormat.XIAOMI: (Platform.XIAOMI,),
         SendFormat.TEMPLATE: ALL_PLATFORMS,
     }
 )
@@ -50,7 +54,6 @@ _RETIRED = MappingProxyType(
         "nokiax": "Nokia X push was retired; use 'fcmv1'",
     }
 )
-_NO_SENDER = frozenset({"baidu", "xiaomi"})
 
 # NH's names for the platforms, as ApplicationPlatform and TargetPlatforms show them.
 NH_PLATFORM_NAMES: Mapping[Platform, str] = MappingProxyType(
@@ -60,6 +63,8 @@ NH_PLATFORM_NAMES: Mapping[Platform, str] = MappingProxyType(
         Platform.WNS: "windows",
         Platform.BROWSER: "browser",
         Platform.ADM: "adm",
+        Platform.BAIDU: "baidu",
+        Platform.XIAOMI: "xiaomi",
     }
 )
 
@@ -72,6 +77,8 @@ _INSTALLATION_PLATFORMS = MappingProxyType(
         "wns": Platform.WNS,
         "browser": Platform.BROWSER,
         "adm": Platform.ADM,
+        "baidu": Platform.BAIDU,
+        "xiaomi": Platform.XIAOMI,
     }
 )
 
@@ -83,12 +90,15 @@ PAYLOAD_LIMITS: Mapping[Platform, int] = MappingProxyType(
         Platform.WNS: 5000,
         Platform.BROWSER: 3993,  # 4096 encrypted (RFC 8030 7.2) less the aes128gcm overhead
         Platform.ADM: 6144,
+        Platform.BAIDU: 4096,  # Baidu's msg
+        Platform.XIAOMI: 4096,  # the JSON body the Mi Push form fields come from
     }
 )
 APNS_VOIP_PAYLOAD_LIMIT = 5120
 WNS_TYPES = frozenset({"wns/toast", "wns/tile", "wns/badge", "wns/raw"})
 WNS_RAW = "wns/raw"
 _WEB_PUSH_HEADERS = frozenset({"ttl", "urgency", "topic"})
+BAIDU_MESSAGE_TYPE = "x-baidu-message-type"  # NH's BaiduNotification.MessageType: 0 or 1
 
 
 def parse_format(value: str | None) -> SendFormat:
@@ -107,11 +117,6 @@ def parse_format(value: str | None) -> SendFormat:
         raise BadRequestError(
             f"The notification format '{shown}' is not supported: {_RETIRED[name]}."
         )
-    if name in _NO_SENDER:
-        raise BadRequestError(
-            f"The notification format '{shown}' is not supported by Herald: it has no "
-            "Baidu or Xiaomi sender."
-        )
     known = ", ".join(f.value for f in SendFormat)
     raise BadRequestError(f"The notification format '{shown}' is unknown. Use one of: {known}.")
 
@@ -121,8 +126,8 @@ def target_platforms(format: SendFormat) -> tuple[Platform, ...]:
 
 
 def delivery_platform(installation_platform: str) -> Platform | None:
-    """The platform delivering to an installation platform (``gcm`` -> FCM v1); None when
-    Herald has no sender for it (``baidu``, ``xiaomi``)."""
+    """The platform delivering to an installation platform (``gcm`` -> FCM v1); None for a
+    platform Herald does not know."""
     return _INSTALLATION_PLATFORMS.get(installation_platform.lower())
 
 
@@ -155,6 +160,10 @@ def _is_web_push_header(name: str) -> bool:
     return name in _WEB_PUSH_HEADERS
 
 
+def _is_baidu_header(name: str) -> bool:
+    return name == BAIDU_MESSAGE_TYPE
+
+
 def _no_headers(name: str) -> bool:
     return False
 
@@ -166,6 +175,8 @@ _PASSES: Mapping[Platform, Callable[[str], bool]] = MappingProxyType(
         Platform.WNS: _is_wns_header,
         Platform.BROWSER: _is_web_push_header,
         Platform.ADM: _no_headers,
+        Platform.BAIDU: _is_baidu_header,
+        Platform.XIAOMI: _no_headers,
     }
 )
 
@@ -173,7 +184,8 @@ _PASSES: Mapping[Platform, Callable[[str], bool]] = MappingProxyType(
 def pass_through(platform: Platform, headers: Mapping[str, str]) -> dict[str, str]:
     """The headers a platform's sender reads, names lower-cased: ``apns-*`` (not
     ``apns-topic``) for APNs, ``X-WNS-*`` for WNS, ``TTL``/``Urgency``/``Topic`` for Web Push,
-    none for FCM and ADM (their options travel in the payload)."""
+    ``X-Baidu-Message-Type`` for Baidu, none for FCM, ADM and Xiaomi (their options travel in
+    the payload)."""
     passes = _PASSES[platform]
     picked: dict[str, str] = {}
     for name, value in headers.items():

@@ -5,9 +5,10 @@ the PNS's size limit, an expiry that is not a date) is a :class:`RenderFailure` 
 exception, so one bad device does not fail its batch; :meth:`RenderFailure.to_outcome` records it
 like a PNS rejection.
 
-Template rendering follows NH: one message per matching template; bodies are JSON for APNs, FCM
-and ADM, XML for WNS (text for ``wns/raw``), and for Web Push JSON when the body is a JSON
-object, else text (NH does not define browser templates; a service worker may take any text).
+Template rendering follows NH: one message per matching template; bodies are JSON for APNs, FCM,
+ADM, Baidu and Xiaomi, XML for WNS (text for ``wns/raw``), and for Web Push JSON when the body
+is a JSON object, else text (NH does not define browser templates; a service worker may take
+any text).
 Header values and the APNs ``expiry`` are themselves template expressions, rendered as text.
 Properties: the notification's properties are merged *over* the device's push variables, so a
 variable is a per-device default the sender may override (NH does not document the precedence).
@@ -26,7 +27,9 @@ from shared.sending.formats import WNS_RAW, delivery_platform, oversize_reason, 
 from shared.sending.request import SendRequest
 from shared.templates import Properties, TemplateFormat, compile_template
 
-_JSON_PLATFORMS = frozenset({Platform.APNS, Platform.FCMV1, Platform.ADM})
+_JSON_PLATFORMS = frozenset(
+    {Platform.APNS, Platform.FCMV1, Platform.ADM, Platform.BAIDU, Platform.XIAOMI}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ RenderResult = PushMessage | RenderFailure
 
 def device_from_view(installation_id: str, view: Mapping[str, Any]) -> Device | None:
     """A :class:`Device` from ``shared.registry.view.delivery_view``'s dict; None when Herald
-    has no sender for its platform (baidu, xiaomi)."""
+    does not know its platform."""
     platform = delivery_platform(str(view["platform"]))
     if platform is None:
         return None

@@ -38,9 +38,10 @@ SUCCESS_TEXT = "The Notification was successfully sent to the Push Notification 
 
 _ROOT_ATTRIBUTES = f'xmlns="{NH_NAMESPACE}" xmlns:i="{XSI_NAMESPACE}"'
 # Platform -> (XML element, JSON field). XML order: Apns 1010, Wns 1012, Adm 1014, then
-# PnsErrorDetailsUri 1015, FcmV1 1017, and Browser (which .NET does not know) last.
+# PnsErrorDetailsUri 1015, FcmV1 1017, and Browser, Baidu and Xiaomi (which .NET does not read;
+# JS does) last.
 _BEFORE_URI = (Platform.APNS, Platform.WNS, Platform.ADM)
-_AFTER_URI = (Platform.FCMV1, Platform.BROWSER)
+_AFTER_URI = (Platform.FCMV1, Platform.BROWSER, Platform.BAIDU, Platform.XIAOMI)
 _COUNT_NAMES: Mapping[Platform, tuple[str, str]] = MappingProxyType(
     {
         Platform.APNS: ("ApnsOutcomeCounts", "apnsOutcomeCounts"),
@@ -48,6 +49,8 @@ _COUNT_NAMES: Mapping[Platform, tuple[str, str]] = MappingProxyType(
         Platform.ADM: ("AdmOutcomeCounts", "admOutcomeCounts"),
         Platform.FCMV1: ("FcmV1OutcomeCounts", "fcmV1OutcomeCounts"),
         Platform.BROWSER: ("BrowserOutcomeCounts", "browserOutcomeCounts"),
+        Platform.BAIDU: ("BaiduOutcomeCounts", "baiduOutcomeCounts"),
+        Platform.XIAOMI: ("XiaomiOutcomeCounts", "xiaomiOutcomeCounts"),
     }
 )
 

@@ -19,6 +19,8 @@ SIM_NAMES = {
     Platform.WNS: "wns",
     Platform.BROWSER: "webpush",
     Platform.ADM: "adm",
+    Platform.BAIDU: "baidu",
+    Platform.XIAOMI: "xiaomi",
 }
 PAYLOADS: dict[Platform, tuple[bytes, dict[str, str]]] = {
     Platform.APNS: (b'{"aps":{"alert":"hello"}}', {}),
@@ -30,6 +32,8 @@ PAYLOADS: dict[Platform, tuple[bytes, dict[str, str]]] = {
     ),
     Platform.BROWSER: (b'{"title":"hello"}', {"TTL": "60"}),
     Platform.ADM: (b'{"data":{"message":"hello"}}', {}),
+    Platform.BAIDU: (b'{"title":"hello","description":"from Herald"}', {}),
+    Platform.XIAOMI: (b'{"title":"hello","description":"from Herald","payload":"p"}', {}),
 }
 
 
@@ -73,6 +77,11 @@ class Contract:
             return Device(sub["endpoint"], sub["id"], WebPushKeys(sub["p256dh"], sub["auth"]))
         if self.platform is Platform.FCMV1:
             token = "f" + secrets.token_urlsafe(100)
+        if self.platform is Platform.BAIDU:  # NH's handle is {userId}-{channelId}
+            channel = str(secrets.randbelow(10**19))
+            return Device(f"{secrets.randbelow(10**18)}-{channel}", channel)
+        if self.platform is Platform.XIAOMI:
+            token = secrets.token_urlsafe(33) + "="
         return Device(token, token)
 
     def message(self, device: Device, payload: bytes | None = None) -> PushMessage:

@@ -2,7 +2,8 @@
 //
 //   node tests/sdk/sending.mjs <connection string> <hub name> <base URL> <scenario JSON>
 //
-// The scenario names the device handles to use: {"apple": [token...], "tag": "..."}.
+// The scenario names the format and the device handles to use:
+// {"format": "apple" | "baidu" | "xiaomi", "handles": [handle...], "tag": "..."}.
 // As in installations.mjs, the Endpoint becomes the http base URL and a pipeline policy
 // allows http. Prints one JSON object: for each step, {ok: true, value} or {ok: false, error}.
 
@@ -13,7 +14,11 @@ import {
   scheduleNotification,
   sendNotification,
 } from "@azure/notification-hubs/api";
-import { createAppleNotification } from "@azure/notification-hubs/models";
+import {
+  createAppleNotification,
+  createBaiduNotification,
+  createXiaomiNotification,
+} from "@azure/notification-hubs/models";
 
 const [connectionString, hubName, baseUrl, scenarioText] = process.argv.slice(2);
 const scenario = JSON.parse(scenarioText);
@@ -53,7 +58,14 @@ async function outcome(notificationId) {
   throw new Error("the send did not finish");
 }
 
-const alert = (text) => createAppleNotification({ body: JSON.stringify({ aps: { alert: text } }) });
+// One notification carrying `text`, in the scenario's format, built by the SDK's own builders.
+const builders = {
+  apple: (text) => createAppleNotification({ body: { aps: { alert: text } } }),
+  baidu: (text) => createBaiduNotification({ body: { title: text, description: text } }),
+  xiaomi: (text) =>
+    createXiaomiNotification({ body: { title: text, description: text, payload: text } }),
+};
+const alert = builders[scenario.format];
 const results = {};
 
 results.tagged = await step(async () => {
@@ -65,11 +77,11 @@ results.broadcast = await step(async () => {
   return { sent, details: await outcome(sent.notificationId) };
 });
 results.direct = await step(async () => {
-  const sent = await sendNotification(context, alert("direct"), { deviceHandle: scenario.apple[0] });
+  const sent = await sendNotification(context, alert("direct"), { deviceHandle: scenario.handles[0] });
   return { sent, details: await outcome(sent.notificationId) };
 });
 results.batch = await step(async () => {
-  const sent = await sendNotification(context, alert("batch"), { deviceHandle: scenario.apple });
+  const sent = await sendNotification(context, alert("batch"), { deviceHandle: scenario.handles });
   return { sent, details: await outcome(sent.notificationId) };
 });
 results.test = await step(() =>

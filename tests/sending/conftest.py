@@ -29,6 +29,8 @@ SIM_NAMES = {
     "wns": "wns",
     "browser": "webpush",
     "adm": "adm",
+    "baidu": "baidu",
+    "xiaomi": "xiaomi",
 }
 
 
@@ -67,8 +69,13 @@ class Stack:
             sub = await self.sims.control.create_webpush_subscription()
             channel = {"endpoint": sub["endpoint"], "p256dh": sub["p256dh"], "auth": sub["auth"]}
             return Device(installation_id, platform, channel, sub["id"])
-        if platform in ("fcmv1", "gcm", "adm"):
+        if platform in ("fcmv1", "gcm", "adm", "xiaomi"):
             token = "t" + secrets.token_urlsafe(60)
+        if platform == "baidu":  # NH's handle is {userId}-{channelId}; Baidu sees the channel
+            channel = str(secrets.randbelow(10**19))
+            return Device(
+                installation_id, platform, f"{secrets.randbelow(10**18)}-{channel}", channel
+            )
         return Device(installation_id, platform, token, token)
 
     async def register(self, http: httpx.AsyncClient, device: Device, **fields: Any) -> None:

@@ -6,7 +6,7 @@ import json
 
 from .conftest import NS, Stack, outcome_counts
 
-PLATFORMS = ["apns", "fcmv1", "gcm", "wns", "browser", "adm"]
+PLATFORMS = ["apns", "fcmv1", "gcm", "wns", "browser", "adm", "baidu", "xiaomi"]
 TEMPLATES = {
     "apns": '{"aps":{"alert":"$(greeting), $(name)"}}',
     "fcmv1": '{"message":{"notification":{"title":"$(greeting), $(name)"}}}',
@@ -17,6 +17,8 @@ TEMPLATES = {
     ),
     "browser": '{"title":"$(greeting), $(name)"}',
     "adm": '{"data":{"message":"$(greeting), $(name)"}}',
+    "baidu": '{"title":"$(greeting)","description":"$(greeting), $(name)"}',
+    "xiaomi": '{"title":"$(greeting)","description":"$(name)","payload":"$(greeting), $(name)"}',
 }
 
 
@@ -30,6 +32,7 @@ def _template(platform: str) -> dict[str, object]:
 async def test_a_template_send_to_a_tag_expression_reaches_each_matching_device_once(
     stack: Stack,
 ) -> None:
+    """The tag spans every platform Herald delivers to, all seven services."""
     async with stack.nh.client() as http:
         devices = {}
         for platform in PLATFORMS:
@@ -57,14 +60,18 @@ async def test_a_template_send_to_a_tag_expression_reaches_each_matching_device_
     all_counts = {}
     for sim in {d.sim for d, _ in devices.values()}:
         all_counts.update(await stack.sims.control.counts(sim))
-    assert sum(all_counts.values()) == len(expected) == 6
+    assert sum(all_counts.values()) == len(expected) == len(PLATFORMS)
     assert details.findtext(f"{NS}State") == "Completed"
     reported = outcome_counts(details)
-    assert sum(c.get("Success", 0) for c in reported.values()) == 6
+    assert sum(c.get("Success", 0) for c in reported.values()) == len(PLATFORMS)
+    assert reported["Baidu"] == reported["Xiaomi"] == {"Success": 1}
     records = await stack.sims.control.records("apns")
     apns_device = next(d for d in expected if d.platform == "apns")
     payload = json.loads(next(r for r in records if r["handle"] == apns_device.sim_key)["payload"])
     assert payload == {"aps": {"alert": f"Hello, {apns_device.installation_id}"}}
+    mi_device = next(d for d in expected if d.platform == "xiaomi")
+    (mi,) = await stack.sims.control.records("xiaomi", mi_device.sim_key)
+    assert json.loads(mi["payload"])["payload"] == f"Hello, {mi_device.installation_id}"
 
 
 async def test_a_native_send_reaches_only_its_platform_and_a_broadcast_reaches_all(

@@ -29,6 +29,8 @@ KEYS = {
     "webpush",
     "adm",
     "adm_token_uri",
+    "baidu",
+    "xiaomi",
     "control",
     "ca_file",
 }

@@ -21,6 +21,8 @@ CREDENTIALS: dict[Platform, dict[str, object]] = {
         "private_key": b64url(ec_key().private_numbers().private_value.to_bytes(32, "big")),
     },
     Platform.ADM: {"client_id": "c", "client_secret": "s"},
+    Platform.BAIDU: {"BaiduApiKey": "k", "BaiduSecretKey": "s"},
+    Platform.XIAOMI: {"AppSecret": "s"},
 }
 
 

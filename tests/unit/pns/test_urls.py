@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from shared.errors import BadRequestError
 from shared.pns.base import Platform
-from shared.pns.urls import check_device_url
+from shared.pns.urls import check_device_url, check_service_url
 
 WNS = Platform.WNS
 WEB = Platform.BROWSER
@@ -108,3 +108,38 @@ def test_arbitrary_hosts_never_pass_unless_allow_listed(label: str) -> None:
         "updates-autopush.stage.mozaws.net",
         "updates-autopush.dev.mozaws.net",
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "platform"),
+    [
+        ("https://api.tuisong.baidu.com/rest/3.0", Platform.BAIDU),
+        ("https://api.xmpush.xiaomi.com", Platform.XIAOMI),
+        ("https://sgp-api.xmpush.global.xiaomi.com", Platform.XIAOMI),
+        ("http://127.0.0.1:9443/rest/3.0", Platform.BAIDU),  # a listed simulator
+    ],
+)
+def test_service_endpoints_of_the_service_pass(url: str, platform: Platform) -> None:
+    assert check_service_url(url, platform, allowed_test_hosts=["127.0.0.1:9443"]) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "platform", "words"),
+    [
+        ("https://api.xmpush.xiaomi.com", Platform.BAIDU, "not a known baidu"),
+        ("https://api.tuisong.baidu.com/rest/3.0", Platform.XIAOMI, "not a known xiaomi"),
+        ("http://api.tuisong.baidu.com/rest/3.0", Platform.BAIDU, "https"),
+        ("https://169.254.169.254/latest", Platform.XIAOMI, "IP address"),
+        ("https://u:p@api.xmpush.xiaomi.com", Platform.XIAOMI, "user information"),
+        ("https://api.xmpush.xiaomi.com", Platform.ADM, "no configurable endpoint"),
+        ("https://x.notify.windows.com", Platform.WNS, "no configurable endpoint"),
+    ],
+)
+def test_other_service_endpoints_are_refused(url: str, platform: Platform, words: str) -> None:
+    with pytest.raises(BadRequestError, match=words):
+        check_service_url(url, platform)
+
+
+def test_device_urls_stay_wns_and_web_push_only() -> None:
+    with pytest.raises(BadRequestError, match="does not use device-supplied URLs"):
+        check_device_url("https://api.xmpush.xiaomi.com", Platform.XIAOMI)

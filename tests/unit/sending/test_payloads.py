@@ -328,9 +328,12 @@ def test_device_from_the_registry_delivery_view() -> None:
     assert (message.payload, message.headers) == (b'{"m":"Ada"}', {"ttl": "60"})
 
 
-def test_gcm_views_become_fcm_devices_and_baidu_views_none() -> None:
+def test_gcm_views_become_fcm_devices_and_unknown_platforms_none() -> None:
     gcm = device_from_view("i", {"platform": "gcm", "channel": "tok"})
+    baidu = device_from_view("i", {"platform": "baidu", "channel": "u-123"})
 
     assert gcm is not None
     assert gcm.platform is Platform.FCMV1
-    assert device_from_view("i", {"platform": "baidu", "channel": "tok"}) is None
+    assert baidu is not None
+    assert (baidu.platform, baidu.handle) == (Platform.BAIDU, "u-123")
+    assert device_from_view("i", {"platform": "mpns", "channel": "tok"}) is None

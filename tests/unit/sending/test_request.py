@@ -25,6 +25,8 @@ from shared.sending.request import DirectDevice, SendRequest, SendRoute
 
 FCM_V1_BODY = b'{"message":{"notification":{"title":"t","body":"b"}}}'
 GCM_BODY = b'{"data":{"k":"v"}}'
+BAIDU_BODY = b'{"title":"Title","description":"Description"}'  # as NH's .NET tests send
+XIAOMI_BODY = b'{"title":"Title","description":"Description","payload":"p"}'
 
 # --- formats -------------------------------------------------------------------------------
 
@@ -41,6 +43,8 @@ GCM_BODY = b'{"data":{"k":"v"}}'
         ("windows", TOAST, {"X_WNS_Type": "wns/toast"}, (Platform.WNS,)),
         ("browser", b'{"title":"t"}', {}, (Platform.BROWSER,)),
         ("adm", b'{"data":{"k":"v"}}', {}, (Platform.ADM,)),
+        ("baidu", BAIDU_BODY, {}, (Platform.BAIDU,)),
+        ("xiaomi", XIAOMI_BODY, {}, (Platform.XIAOMI,)),
         ("template", b'{"msg":"hi"}', {}, tuple(Platform)),
     ],
 )
@@ -57,8 +61,6 @@ def test_each_format_reaches_its_platforms(
     ("name", "words"),
     [
         ("windowsphone", "MPNS"),
-        ("baidu", "Baidu or Xiaomi"),
-        ("xiaomi", "Baidu or Xiaomi"),
         ("nokiax", "retired"),
         ("mpns", "unknown"),
         ("", "required"),
@@ -72,7 +74,30 @@ def test_unsupported_formats_are_named_in_a_400(name: str, words: str) -> None:
 def test_gcm_installations_are_delivered_by_fcm_v1() -> None:
     assert delivery_platform("gcm") is Platform.FCMV1
     assert delivery_platform("FCMV1") is Platform.FCMV1
-    assert delivery_platform("baidu") is None
+    assert delivery_platform("baidu") is Platform.BAIDU
+    assert delivery_platform("Xiaomi") is Platform.XIAOMI
+    assert delivery_platform("mpns") is None
+
+
+def test_a_baidu_send_carries_its_message_type_header_checked() -> None:
+    request = send("baidu", BAIDU_BODY, {"X_Baidu_Message_Type": "1", "apns_priority": "5"})
+    assert request.headers == {"x-baidu-message-type": "1"}
+    with pytest.raises(BadRequestError, match="x-baidu-message-type"):
+        send("baidu", BAIDU_BODY, {"X_Baidu_Message_Type": "2"})
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b'{"title":"t"}', "non-blank 'description'"),
+        (b'{"title":"t","description":"d","colour":"red"}', "'colour' is not a Mi Push"),
+        (b'{"pass_through":"x","payload":"p"}', "'pass_through' must be an integer"),
+        (b'["payload"]', "JSON object"),
+    ],
+)
+def test_a_xiaomi_body_that_is_no_mi_push_message_is_a_400(body: bytes, words: str) -> None:
+    with pytest.raises(BadRequestError, match=words):
+        send("xiaomi", body)
 
 
 # --- payloads --------------------------------------------------------------------------------
@@ -131,6 +156,8 @@ def test_empty_body_is_a_400_and_over_64_kb_a_413() -> None:
         ("windows", b"<toast>%s</toast>", {"X_WNS_Type": "wns/toast"}, 5000),
         ("browser", b'{"t":"%s"}', {}, 3993),
         ("adm", b'{"data":{"k":"%s"}}', {}, 6144),
+        ("baidu", b'{"title":"t","description":"%s"}', {}, 4096),
+        ("xiaomi", b'{"title":"t","description":"d","payload":"%s"}', {}, 4096),
     ],
 )
 def test_native_payload_over_the_pns_limit_is_a_413(
