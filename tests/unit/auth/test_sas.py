@@ -220,6 +220,12 @@ def test_a_public_host_entry_drops_a_default_port_and_case() -> None:
     assert parsed.hosts == {("push.example.com", None), ("a.example", None), ("::1", 7072)}
 
 
+def test_a_full_url_sr_matches_a_percent_escaped_path() -> None:
+    # .NET signs the request URL as sent, escapes and all; the request arrives escaped too.
+    url = f"https://{HOST}/myhub/installations/phone%40home?api-version=2020-06"
+    assert verify(token(url, encoding=SrEncoding.DOTNET), request_url=url) is FULL
+
+
 def test_missing_right_is_403_naming_the_claim() -> None:
     listen = token(policy=LISTEN)
     assert verify(listen, required=AccessRight.LISTEN) is LISTEN
