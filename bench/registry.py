@@ -62,12 +62,12 @@ async def count_operations(storage: str, tags: int) -> dict[str, dict[str, int]]
     counter = RequestCounter()
     engine = counting_engine(storage, counter)
     hub = await engine.hubs.create_hub(Hub.new("opsbench"))
-    caller = NhCaller("http://bench.local", hub)
+    caller = NhCaller("http://localhost", hub)
 
     async def call(method: str, installation_id: str, body: object) -> int:
         request = HttpRequestData(
             method=method,
-            url=f"http://bench.local/opsbench/installations/{installation_id}",
+            url=f"http://localhost/opsbench/installations/{installation_id}",
             headers={"authorization": caller.token()},
             query={},
             route={"hub": "opsbench", "installationId": installation_id},

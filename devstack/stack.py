@@ -179,7 +179,9 @@ class Stack:
             f"LISTEN_CONNECTION_STRING={listen_string}",
             "",
             "The NH SDKs speak https: point them at the connection strings above and trust the",
-            f"development CA (for Node: NODE_EXTRA_CA_CERTS={ca_file}).",
+            f"development CA (for Node: NODE_EXTRA_CA_CERTS={ca_file}). The legacy azure-sb",
+            "refuses a host name without a dot: give it Endpoint=sb://127.0.0.1:"
+            f"{self.options.https_port}/.",
             "",
             "Try it: register a device, send it a notification, and see it arrive.",
             f"  TOKEN=$(.venv/bin/python -m shared.admin sas-token {hub.name} "

@@ -62,6 +62,9 @@ param storageSku string = 'Standard_LRS'
 @description('NCRONTAB schedule of feedback_processor (six fields, seconds first).')
 param feedbackSchedule string = '0 */5 * * * *'
 
+@description('Host names clients reach the app by besides its own *.azurewebsites.net one (custom domains, a Front Door or gateway name), comma-separated, each host or host:port (HERALD_PUBLIC_HOSTS). A SAS token must be signed for one of them or for the default host name of the app.')
+param publicHosts string = ''
+
 @description('The key that seals hub secrets at rest: 32 random bytes, base64 (openssl rand -base64 32). Give it on the first deployment and when rotating; leave it empty otherwise, which keeps the current Key Vault secret untouched.')
 @secure()
 param heraldSecretKey string = ''
@@ -287,6 +290,10 @@ var commonSettings = concat(previousKeySettings, [
   {
     name: 'HERALD_FEEDBACK_SCHEDULE'
     value: feedbackSchedule
+  }
+  {
+    name: 'HERALD_PUBLIC_HOSTS'
+    value: publicHosts
   }
 ])
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
+from shared.auth.sas import PublicHosts
 from shared.errors import ConfigurationError
 from shared.hubs.secrets import parse_secret_key
 
@@ -62,6 +63,8 @@ class Settings:
     # Seals hub secrets at rest; None until set (hub operations then say so).
     secret_key: bytes | None = field(default=None, repr=False)
     previous_secret_key: bytes | None = field(default=None, repr=False)
+    # The hosts clients reach this deployment by; a SAS token's audience must name one.
+    public_hosts: PublicHosts = field(default_factory=PublicHosts)
     # How long a registry write may stay half-done before the timer finishes it for its writer.
     pending_grace_seconds: float = 60.0
     # How long a send may take before what is left of it counts as dropped (NH: 30 minutes).
@@ -90,6 +93,7 @@ class Settings:
             storage=StorageSettings.from_env(env),
             secret_key=_secret_key(env, "HERALD_SECRET_KEY"),
             previous_secret_key=_secret_key(env, "HERALD_SECRET_KEY_PREVIOUS"),
+            public_hosts=_public_hosts(env),
             pending_grace_seconds=_seconds(env, "HERALD_PENDING_GRACE_SECONDS", 60.0),
             notification_ttl_seconds=_seconds(env, "HERALD_NOTIFICATION_TTL_SECONDS", 1800.0),
             pns_allowed_test_hosts=_split_list(env.get("HERALD_PNS_ALLOWED_TEST_HOSTS", "")),
@@ -131,6 +135,17 @@ def _count(env: Mapping[str, str], setting: str, default: int) -> int:
 def _secret_key(env: Mapping[str, str], setting: str) -> bytes | None:
     text = env.get(setting, "").strip()
     return parse_secret_key(text, setting) if text else None
+
+
+def _public_hosts(env: Mapping[str, str]) -> PublicHosts:
+    """HERALD_PUBLIC_HOSTS, plus the app's own host name, which Azure sets as WEBSITE_HOSTNAME."""
+    hosts: set[tuple[str, int | None]] = set()
+    for setting in ("HERALD_PUBLIC_HOSTS", "WEBSITE_HOSTNAME"):
+        try:
+            hosts |= PublicHosts.parse(_split_list(env.get(setting, ""))).hosts
+        except ValueError as error:
+            raise ConfigurationError(f"{setting}: {error}.") from error
+    return PublicHosts(frozenset(hosts))
 
 
 def _split_list(value: str) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from shared.auth.sas import (
     AccessRight,
     ConnectionString,
+    PublicHosts,
     SasPolicy,
     SasToken,
     SrEncoding,
@@ -24,6 +25,7 @@ __all__ = [
     "USER_TOKEN_HEADER",
     "AccessRight",
     "ConnectionString",
+    "PublicHosts",
     "SasPolicy",
     "SasToken",
     "SrEncoding",

@@ -5,7 +5,8 @@ the parameters in any order. The signature covers ``sr`` exactly as sent (still 
 whichever hex case the SDK chose) plus ``"\\n"`` plus ``se``, keyed with the UTF-8 bytes of the key
 string (never base64-decoded). ``sr`` differs by SDK: the namespace root (JS), the full request
 URL with its query (.NET, Java) or the hub URL (Python sample); :func:`verify_sas` accepts any of
-them as long as it is a prefix of the request URL, ignoring scheme, case and ``sr``'s query.
+them as long as its host is one the deployment answers to (:class:`PublicHosts`) and its path is a
+prefix of the request's path, ignoring scheme, case, ``sr``'s query and a default port.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import quote, unquote, unquote_plus
+from types import MappingProxyType
+from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from shared.errors import BadRequestError, ForbiddenError, UnauthorizedError
 
@@ -27,6 +29,9 @@ KEY_BYTES = 32
 _JS_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves alone
 _DOTNET_SAFE = "-_.!*()"  # what HttpUtility.UrlEncode leaves alone
 _REQUIRED_PARAMS = ("sr", "sig", "se", "skn")
+# A port the URI's scheme implies is no port at all: azure-sb signs https://host:443/.
+_DEFAULT_PORTS = MappingProxyType({"https": 443, "http": 80})
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class AccessRight(StrEnum):
@@ -59,6 +64,42 @@ class SasPolicy:
     def __repr__(self) -> str:
         rights = ",".join(sorted(self.rights))
         return f"SasPolicy(name={self.name!r}, rights={rights!r}, keys=***)"
+
+
+@dataclass(frozen=True)
+class PublicHosts:
+    """The hosts a deployment answers to: a token's audience (``sr``) must name one of them.
+
+    Each is a lower-case host name and a port, None for the default one (443 or 80). With no
+    host, or only loopback ones (Core Tools set ``WEBSITE_HOSTNAME=localhost:7071``), the
+    deployment is a development one and accepts any loopback host on any port instead.
+    """
+
+    hosts: frozenset[tuple[str, int | None]] = frozenset()
+
+    @classmethod
+    def parse(cls, entries: Iterable[str]) -> PublicHosts:
+        """From ``host`` or ``host:port`` entries (``[::1]:7072`` for IPv6).
+
+        Raises :class:`ValueError` naming the first entry that is not a bare host and port.
+        """
+        hosts = set()
+        for entry in entries:
+            found = _host_port_path(entry.strip())
+            if found is None or found[2] or any(c in entry for c in "@?#"):
+                raise ValueError(f"{entry!r} is not a host name with an optional :port")
+            host, port, _ = found
+            hosts.add((host, None if port in _DEFAULT_PORTS.values() else port))
+        return cls(frozenset(hosts))
+
+    @property
+    def development(self) -> bool:
+        return all(host in _LOOPBACK for host, _ in self.hosts)
+
+    def accepts(self, host: str, port: int | None) -> bool:
+        if self.development:
+            return host in _LOOPBACK
+        return (host, port) in self.hosts
 
 
 @dataclass(frozen=True, repr=False)
@@ -195,16 +236,19 @@ def verify_sas(
     header: str | None,
     *,
     request_url: str,
+    public_hosts: PublicHosts,
     policies: Mapping[str, SasPolicy],
     required: AccessRight,
     now: float,
 ) -> SasPolicy:
     """Check an ``Authorization`` header against a hub's policies; answer the policy it used.
 
-    ``request_url`` is the URL as received (scheme optional, query ignored). Order of checks:
-    format, policy name, signature (primary or secondary key), expiry (``now`` after ``se``),
-    audience, then the right. Every failure but the last is :class:`UnauthorizedError` (401);
-    a valid token whose policy lacks ``required`` is :class:`ForbiddenError` (403).
+    ``request_url`` is the URL as received; only its path counts, since its host is whatever
+    the client put in its Host header. Order of checks: format, policy name, signature (primary
+    or secondary key), expiry (``now`` after ``se``), audience (``sr`` names one of
+    ``public_hosts`` and covers the request path), then the right. Every failure but the last is
+    :class:`UnauthorizedError` (401); a valid token whose policy lacks ``required`` is
+    :class:`ForbiddenError` (403).
     """
     token = parse_sas_token(header)
     policy = policies.get(token.key_name)
@@ -217,11 +261,9 @@ def verify_sas(
         raise UnauthorizedError("40103: Invalid authorization token signature.")
     if now > token.expiry:
         raise UnauthorizedError(f"ExpiredToken: The token expired at {token.expiry} (Unix time).")
-    if not _audience_matches(token.resource_uri, request_url):
-        raise UnauthorizedError(
-            "40104: Invalid authorization token audience. "
-            "The token's sr does not cover the request URL."
-        )
+    mismatch = _audience_mismatch(token.resource_uri, request_url, public_hosts)
+    if mismatch:
+        raise UnauthorizedError(f"40104: Invalid authorization token audience. {mismatch}")
     if not policy.grants(required):
         raise ForbiddenError(f"{required.value} claim is required for this operation.")
     return policy
@@ -242,21 +284,60 @@ def _signature_matches(token: SasToken, policy: SasPolicy) -> bool:
     return matches
 
 
-def _audience_matches(resource_uri: str, request_url: str) -> bool:
-    """``sr`` (scheme and query dropped) must be a path-boundary prefix of the request URL."""
-    audience = _strip_scheme(resource_uri).split("?", 1)[0].lower()
-    target = _strip_scheme(unquote(request_url)).split("?", 1)[0].lower()
-    if not audience or not target.startswith(audience):
+def _audience_mismatch(resource_uri: str, request_url: str, public_hosts: PublicHosts) -> str:
+    """Why ``sr`` does not fit the request, or "" when it does.
+
+    ``sr``'s host must be a public host and its path (query dropped) a path-boundary prefix of
+    the request's path; scheme and case do not count, and a default port is no port.
+    """
+    audience = _audience(resource_uri)
+    if audience is None:
+        return "The token's sr is not a URI with a host."
+    host, port, prefix = audience
+    if not public_hosts.accepts(host, port):
+        shown = f"{host}:{port}" if port is not None else host
+        return (
+            f"The token's sr names {shown!r}, which is not a host this deployment answers to "
+            "(HERALD_PUBLIC_HOSTS)."
+        )
+    path = unquote(urlsplit(request_url).path).lower()
+    if not _covers(prefix, path):
+        return "The token's sr does not cover the request path."
+    return ""
+
+
+def _covers(prefix: str, path: str) -> bool:
+    """``/hub`` covers ``/hub`` and ``/hub/x`` but not ``/hubother``."""
+    if not path.startswith(prefix):
         return False
-    rest = target[len(audience) :]
-    return not rest or audience.endswith("/") or rest.startswith("/")
+    rest = path[len(prefix) :]
+    return not rest or prefix.endswith("/") or rest.startswith("/")
 
 
-def _strip_scheme(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if sep and scheme and scheme.isascii() and scheme.isalpha():
-        return rest
-    return url
+def _audience(resource_uri: str) -> tuple[str, int | None, str] | None:
+    """``sr``'s host, port (None when absent or the scheme's default) and lower-case path."""
+    scheme, sep, rest = resource_uri.partition("://")
+    if not (sep and scheme.isascii() and scheme.isalpha()):
+        scheme, rest = "", resource_uri
+    found = _host_port_path(rest)
+    if found is None:
+        return None
+    host, port, path = found
+    if port == _DEFAULT_PORTS.get(scheme.lower()):
+        port = None
+    return host, port, unquote(path).lower() or "/"
+
+
+def _host_port_path(authority_and_path: str) -> tuple[str, int | None, str] | None:
+    """``host[:port][/path]`` split, the host lower-cased; None when either is unusable."""
+    parts = urlsplit(f"//{authority_and_path}")
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    return parts.hostname, port, parts.path
 
 
 def _lower_escapes(encoded: str) -> str:

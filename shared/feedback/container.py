@@ -223,10 +223,13 @@ async def _blob_service(hub: Hub, request: HttpRequestData, now: datetime) -> Ht
 async def handle_feedback_container(request: HttpRequestData) -> HttpAnswer:
     """The one entry point of the feedback_container function: NH's call answers the URL;
     the Blob calls made with that URL are answered as the Blob service would."""
-    hub = await get_engine().hubs.get_hub(request.route["hub"])
+    engine = get_engine()
+    hub = await engine.hubs.get_hub(request.route["hub"])
     now = datetime.now(UTC)
     if not request.route.get("blob") and "restype" not in request.query:
-        caller = access.authenticate(request, hub, AccessRight.MANAGE)
+        caller = access.authenticate(
+            request, hub, AccessRight.MANAGE, public_hosts=engine.settings.public_hosts
+        )
         url = container_url(request.url, hub, caller.policy.name, now)
         return HttpAnswer(200, url.encode(), {"Content-Type": "text/plain; charset=utf-8"})
     try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from shared.auth.sas import AccessRight, SasPolicy, verify_sas
+from shared.auth.sas import AccessRight, PublicHosts, SasPolicy, verify_sas
 from shared.auth.user_token import USER_TOKEN_HEADER, verify_user_token
 from shared.errors import ForbiddenError, UnauthorizedError
 from shared.http import HttpRequestData
@@ -37,11 +37,14 @@ class Caller:
         return not (self.policy.grants(AccessRight.SEND) or self.policy.grants(AccessRight.MANAGE))
 
 
-def authenticate(request: HttpRequestData, hub: Hub, required: AccessRight) -> Caller:
+def authenticate(
+    request: HttpRequestData, hub: Hub, required: AccessRight, *, public_hosts: PublicHosts
+) -> Caller:
     now = time.time()
     policy = verify_sas(
         request.header("authorization"),
         request_url=request.url,
+        public_hosts=public_hosts,
         policies=hub.policies,
         required=required,
         now=now,

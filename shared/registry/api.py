@@ -88,7 +88,9 @@ async def _write(
 async def _put(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(request, hub, AccessRight.LISTEN)
+    caller = access.authenticate(
+        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
+    )
     new = parse_installation(
         _json_body(request), max_tags=hub.max_tags, installation_id=key.installation_id
     )
@@ -99,7 +101,9 @@ async def _put(
 async def _patch(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(request, hub, AccessRight.LISTEN)
+    caller = access.authenticate(
+        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
+    )
     operations = parse_patch(_json_body(request))
 
     def change(stored: StoredInstallation | None) -> Installation:
@@ -115,7 +119,9 @@ async def _patch(
 async def _get(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(request, hub, AccessRight.LISTEN)
+    caller = access.authenticate(
+        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
+    )
     installation = _live(await engine.installations.read(key, max_tags=hub.max_tags))
     if installation is None:
         raise NotFoundError("Installation not found.")
@@ -128,7 +134,9 @@ async def _get(
 async def _delete(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(request, hub, AccessRight.LISTEN)
+    caller = access.authenticate(
+        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
+    )
     store = engine.installations
     for attempt in range(_WRITE_ATTEMPTS):
         stored = await store.read(key, max_tags=hub.max_tags)
@@ -162,7 +170,9 @@ async def handle_installations(request: HttpRequestData) -> HttpAnswer:
     if not installation_id:
         if request.method != "GET":
             raise BadRequestError("The installation id is missing from the URL.")
-        access.authenticate(request, hub, AccessRight.MANAGE)
+        access.authenticate(
+            request, hub, AccessRight.MANAGE, public_hosts=engine.settings.public_hosts
+        )
         return await list_installations(engine, hub, request)
     operation = _OPERATIONS.get(request.method)
     if operation is None:

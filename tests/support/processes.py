@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulator.pns.certs import CertPaths
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -23,6 +25,7 @@ class HostProcess:
     url: str
     master_key: str
     log_path: Path
+    https_url: str | None = None  # only when started with a certificate
 
     @property
     def pid(self) -> int:
@@ -53,6 +56,7 @@ def spawn_host(
     host_keys: tuple[str, ...] = (),
     master_key: str = "test-master-key",
     queue_lease_seconds: int | None = None,
+    tls: CertPaths | None = None,
     timeout: float = 60.0,
 ) -> HostProcess:
     workdir = Path(tempfile.mkdtemp(prefix="herald-host-"))
@@ -69,6 +73,10 @@ def spawn_host(
         args += ["--host-key", key]
     if queue_lease_seconds is not None:
         args += ["--queue-lease-seconds", str(queue_lease_seconds)]
+    if tls is not None:
+        args += [
+            "--https-port", "0", "--tls-cert", str(tls.cert_file), "--tls-key", str(tls.key_file),
+        ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             args, cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
@@ -80,7 +88,8 @@ def spawn_host(
             host.stop()
             raise RuntimeError(f"the host did not start:\n{host.log()}")
         time.sleep(0.05)
-    host.url = json.loads(ready.read_text())["url"]
+    announced = json.loads(ready.read_text())
+    host.url, host.https_url = announced["url"], announced["https_url"]
     return host
 
 

@@ -57,6 +57,8 @@ def test_no_storage_setting_names_what_to_set() -> None:
         ("HERALD_PENDING_GRACE_SECONDS", "soon"),
         ("HERALD_NOTIFICATION_TTL_SECONDS", "-1"),
         ("HERALD_PAGES_IN_FLIGHT", "0"),
+        ("HERALD_PUBLIC_HOSTS", "https://push.example.com/"),
+        ("WEBSITE_HOSTNAME", "app.azurewebsites.net/x"),
     ],
 )
 def test_a_bad_setting_is_named(name: str, value: str) -> None:
@@ -88,3 +90,21 @@ def test_pages_in_flight_defaults_to_four_and_is_read() -> None:
     storage = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
     assert Settings.from_env(storage).pages_in_flight == 4
     assert Settings.from_env({**storage, "HERALD_PAGES_IN_FLIGHT": "2"}).pages_in_flight == 2
+
+
+def test_public_hosts_are_the_configured_ones_plus_azures_own_host_name() -> None:
+    storage = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    assert Settings.from_env(storage).public_hosts.development
+    settings = Settings.from_env(
+        {
+            **storage,
+            "HERALD_PUBLIC_HOSTS": "push.example.com, push.example.com:8443",
+            "WEBSITE_HOSTNAME": "herald-abc.azurewebsites.net",
+        }
+    )
+    assert settings.public_hosts.hosts == {
+        ("push.example.com", None),
+        ("push.example.com", 8443),
+        ("herald-abc.azurewebsites.net", None),
+    }
+    assert not settings.public_hosts.development

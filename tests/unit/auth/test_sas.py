@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from shared.auth.sas import (
     AccessRight,
+    PublicHosts,
     SasPolicy,
     SrEncoding,
     format_connection_string,
@@ -23,6 +24,8 @@ from shared.auth.sas import (
 from shared.errors import BadRequestError, ForbiddenError, UnauthorizedError
 
 HOST = "localhost:18443"
+DEVELOPMENT = PublicHosts()  # nothing configured: loopback hosts on any port
+PUBLIC = PublicHosts.parse(["push.example.com", "herald.azurewebsites.net", "alt.example:8443"])
 REQUEST_URL = f"https://{HOST}/myhub/installations/inst-1?api-version=2020-06"
 FULL = SasPolicy(
     name="DefaultFullSharedAccessSignature",
@@ -56,9 +59,15 @@ def verify(
     required: AccessRight = AccessRight.LISTEN,
     now: float = EXPIRY - 100,
     policies: dict[str, SasPolicy] = POLICIES,
+    public_hosts: PublicHosts = DEVELOPMENT,
 ) -> SasPolicy:
     return verify_sas(
-        header, request_url=request_url, policies=policies, required=required, now=now
+        header,
+        request_url=request_url,
+        public_hosts=public_hosts,
+        policies=policies,
+        required=required,
+        now=now,
     )
 
 
@@ -140,6 +149,81 @@ def test_wrong_audience_is_401(sr: str, url: str) -> None:
 def test_audience_ignores_scheme_case_and_query() -> None:
     header = token(f"sb://{HOST}/MyHub/installations/inst-1?api-version=2015-01")
     assert verify(header, request_url=f"http://{HOST.upper()}/myhub/Installations/inst-1") is FULL
+
+
+@pytest.mark.parametrize("public_hosts", [DEVELOPMENT, PUBLIC], ids=["development", "public"])
+def test_a_host_of_the_callers_choosing_is_not_an_audience(public_hosts: PublicHosts) -> None:
+    # The request URL carries whatever Host header the caller sent; it must not vouch for sr.
+    evil = "http://evil.example/myhub/installations/inst-1"
+    with pytest.raises(UnauthorizedError, match=r"40104.*'evil\.example'"):
+        verify(token("http://evil.example/myhub"), request_url=evil, public_hosts=public_hosts)
+
+
+@pytest.mark.parametrize(
+    "sr",
+    [
+        "https://push.example.com:443/myhub/installations/inst-1?api-version=2016-07",  # azure-sb
+        "http://push.example.com:80/myhub",
+        "https://push.example.com/",
+        "sb://PUSH.example.com/myhub",
+        "https://herald.azurewebsites.net:443/",
+        "https://alt.example:8443/myhub",
+    ],
+)
+def test_a_default_port_is_no_port_and_the_request_host_does_not_count(sr: str) -> None:
+    # The request may reach the app under another name (a proxy, the front end's Host header).
+    for url in ("https://push.example.com/myhub/installations/inst-1", REQUEST_URL):
+        assert verify(token(sr), request_url=url, public_hosts=PUBLIC) is FULL
+
+
+@pytest.mark.parametrize(
+    "sr",
+    [
+        "https://push.example.com:8443/",  # a port the public host does not have
+        "http://push.example.com:443/",  # 443 is not http's default
+        "https://push.example.com:80/",  # nor 80 https's
+        "https://alt.example/",  # alt.example is public on 8443 only
+        "https://alt.example:443/",
+        "https://push.example.com:bad/",
+        "https://localhost:18443/",  # loopback stops counting once public hosts are set
+        "https://127.0.0.1/",
+        "/myhub",
+    ],
+)
+def test_an_audience_on_another_host_or_port_is_401(sr: str) -> None:
+    with pytest.raises(UnauthorizedError, match="40104"):
+        verify(token(sr), public_hosts=PUBLIC)
+
+
+@pytest.mark.parametrize(
+    "sr", ["https://localhost:7072/", "http://127.0.0.1:7071/myhub", "https://[::1]:9/"]
+)
+def test_development_accepts_loopback_on_any_port_even_beside_core_tools_host(sr: str) -> None:
+    # Core Tools set WEBSITE_HOSTNAME=localhost:7071: a loopback-only list is still development.
+    core_tools = PublicHosts.parse(["localhost:7071"])
+    for public_hosts in (DEVELOPMENT, core_tools):
+        assert public_hosts.development
+        assert verify(token(sr), public_hosts=public_hosts) is FULL
+    assert not PUBLIC.development
+
+
+@pytest.mark.parametrize(
+    "entry", ["https://push.example.com", "push.example.com/hub", "user@host", "h:99999", "h:x"]
+)
+def test_a_public_host_entry_is_a_host_and_port_only(entry: str) -> None:
+    with pytest.raises(ValueError, match="not a host name"):
+        PublicHosts.parse([entry])
+
+
+def test_a_public_host_entry_drops_a_default_port_and_case() -> None:
+    parsed = PublicHosts.parse(["Push.Example.COM:443", "a.example:80", "[::1]:7072"])
+    assert parsed.hosts == {("push.example.com", None), ("a.example", None), ("::1", 7072)}
+
+
+def test_a_full_url_sr_matches_a_percent_escaped_path() -> None:
+    # .NET signs the request URL as sent, escapes and all; the request arrives escaped too.
+    url = f"https://{HOST}/myhub/installations/phone%40home?api-version=2020-06"
+    assert verify(token(url, encoding=SrEncoding.DOTNET), request_url=url) is FULL
 
 
 def test_missing_right_is_403_naming_the_claim() -> None:
@@ -245,9 +329,39 @@ def test_generate_then_verify_round_trips(
         encoding=encoding,
     )
     found = verify_sas(
-        header, request_url=url, policies={"p": policy}, required=AccessRight.SEND, now=expiry
+        header,
+        request_url=url,
+        public_hosts=PublicHosts.parse(["ns.example.net"]),
+        policies={"p": policy},
+        required=AccessRight.SEND,
+        now=expiry,
     )
     assert found is policy
+
+
+_HOST_LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
+
+
+@settings(deadline=None)
+@given(
+    public=st.lists(_HOST_LABEL, min_size=1, max_size=3),
+    signed=_HOST_LABEL,
+    scheme=st.sampled_from(["https", "http", "sb", ""]),
+    port=st.sampled_from([None, 80, 443, 8443]),
+)
+def test_an_audience_is_accepted_exactly_when_it_names_a_public_host_and_port(
+    public: list[str], signed: str, scheme: str, port: int | None
+) -> None:
+    hosts = PublicHosts.parse(f"{name}.example" for name in public)
+    authority = f"{signed}.example" + (f":{port}" if port else "")
+    sr = f"{scheme}://{authority}/" if scheme else f"{authority}/"
+    default = {"https": 443, "http": 80}.get(scheme)
+    expected = signed in public and port in (None, default)
+    if expected:
+        assert verify(token(sr), public_hosts=hosts) is FULL
+    else:
+        with pytest.raises(UnauthorizedError, match="40104"):
+            verify(token(sr), public_hosts=hosts)
 
 
 @settings(deadline=None)

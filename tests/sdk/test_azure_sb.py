@@ -1,0 +1,126 @@
+"""The legacy Node SDK azure-sb 0.11 (unmodified) against Herald over HTTPS: installations
+created, read, patched and deleted, and native and template sends counted at the simulators.
+
+azure-sb signs the request URL with its port spelled out (``https://127.0.0.1:<port>/...``, and
+``https://host:443/...`` on Azure) but sends a Host header without it: Herald judges the audience
+by the hosts it answers to, not by that header."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from asyncio.subprocess import PIPE
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from sending.conftest import NS, Stack, new_stack, outcome_counts
+
+from devstack.simulated import app_settings
+from emulator.pns import RunningSimulators
+from emulator.pns.certs import CertPaths, ensure_certs
+from shared.auth.sas import format_connection_string
+from shared.hubs.model import FULL_POLICY
+from support.processes import REPO, HostProcess, running_host
+from support.stack import app_env
+
+SCRIPT = Path(__file__).with_name("azure_sb.mjs")
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> CertPaths:
+    return ensure_certs(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def app(azurite: str, sims: RunningSimulators, tls: CertPaths) -> Iterator[HostProcess]:
+    """The app as the SDKs need it: also on HTTPS, with a certificate for localhost."""
+    env = app_env(azurite, **app_settings(sims.endpoints.to_json()))
+    with running_host(REPO, env, tls=tls) as host:
+        yield host
+
+
+async def _run_azure_sb(
+    app: HostProcess, tls: CertPaths, stack: Stack, scenario: dict[str, Any]
+) -> dict[str, Any]:
+    assert app.https_url is not None
+    policy = stack.nh.hub.policies[FULL_POLICY]
+    # azure-common checks the endpoint with validator's isURL, which wants a TLD or an IP.
+    endpoint = f"sb://127.0.0.1:{urlsplit(app.https_url).port}/"
+    connection = format_connection_string(endpoint, policy.name, policy.primary_key)
+    # The simulators run on this test's event loop: wait for node without blocking it.
+    node = await asyncio.create_subprocess_exec(
+        "node", str(SCRIPT), connection, stack.nh.hub.name, json.dumps(scenario),
+        cwd=REPO, stdout=PIPE, stderr=PIPE,
+        env={**os.environ, "NODE_EXTRA_CA_CERTS": str(tls.ca_file)},
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(node.communicate(), timeout=180)
+    assert node.returncode == 0, stderr.decode()
+    results: dict[str, Any] = json.loads(stdout)
+    return results
+
+
+def _ok(results: dict[str, Any], step: str, status: int) -> Any:
+    result = results[step]
+    assert result["ok"], (step, result)
+    assert result["value"]["statusCode"] == status, (step, result)
+    return result["value"]
+
+
+async def test_azure_sb_manages_installations_and_sends_to_them(
+    app: HostProcess, tls: CertPaths, azurite: str, sims: RunningSimulators
+) -> None:
+    stack = await new_stack(app, azurite, sims, "azuresb")
+    apple = [await stack.device("apns") for _ in range(3)]
+    gcm = await stack.device("gcm")
+    template = await stack.device("apns")
+    scenario = {
+        "apple": [d.channel for d in apple],
+        "gcm": gcm.channel,
+        "template": template.channel,
+    }
+    results = await _run_azure_sb(app, tls, stack, scenario)
+
+    for name in ("apple0", "apple1", "leaving", "gcm", "template"):
+        _ok(results, f"put_{name}", 200)
+    stored = _ok(results, "get", 200)["result"]
+    assert (stored["installationId"], stored["platform"]) == ("sb-apple0", "apns")
+    assert (stored["pushChannel"], stored["tags"]) == (apple[0].channel, ["vip"])
+    _ok(results, "patch", 200)
+    assert sorted(_ok(results, "get_patched", 200)["result"]["tags"]) == ["patched", "vip"]
+    _ok(results, "delete", 204)
+    assert results["get_deleted"]["error"]["statusCode"] == 404
+
+    expected_outcomes = {
+        "send_apple_vip": {"Apns": {"Success": 1}},
+        "send_apple_tags": {"Apns": {"Success": 2}},
+        "send_gcm_vip": {"FcmV1": {"Success": 1}},
+        "send_template": {"Apns": {"Success": 1}},
+    }
+    async with stack.nh.client() as http:
+        for step, outcomes in expected_outcomes.items():
+            location = _ok(results, step, 201)["location"]
+            details = await stack.finished(http, urlsplit(location).path.split("/")[3])
+            assert outcome_counts(details) == outcomes, step
+        deleted = _ok(results, "send_deleted", 201)["location"]
+        details = await stack.finished(http, urlsplit(deleted).path.split("/")[3])
+        assert details.findtext(f"{NS}State") == "NoTargetFound"
+
+    received = Counter(
+        (record["handle"], json.loads(record["payload"])["aps"]["alert"])
+        for record in await sims.control.records("apns")
+    )
+    assert received == {
+        (apple[0].sim_key, "vip"): 1,
+        (apple[0].sim_key, "patched or basic"): 1,
+        (apple[1].sim_key, "patched or basic"): 1,
+        (template.sim_key, "templated"): 1,
+    }  # nothing lost, nothing doubled, nothing to the deleted installation
+    fcm = await sims.control.records("fcm")
+    assert [(r["handle"], json.loads(r["payload"])["data"]) for r in fcm] == [
+        (gcm.sim_key, {"message": "gcm vip"})
+    ]
