@@ -14,7 +14,7 @@ from shared.store.index import IndexReader, Page
 from shared.store.keys import shard_of
 from shared.tags import Expr, evaluate, tags_in
 
-_ID_TAG_PREFIX = installation_id_tag("")[:-2]  # "$InstallationId:"
+ID_TAG_PREFIX = installation_id_tag("")[:-2]  # "$InstallationId:"
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class Audience:
         if self.expression is None or evaluate(self.expression, frozenset()):
             streams[UNIVERSE] = None
         for tag in tags_in(self.expression) if self.expression is not None else ():
-            if tag.startswith(_ID_TAG_PREFIX):
-                installation_id = tag[len(_ID_TAG_PREFIX) + 1 : -1]
+            if tag.startswith(ID_TAG_PREFIX):
+                installation_id = tag[len(ID_TAG_PREFIX) + 1 : -1]
                 if shard_of(installation_id, shard_count) == shard:
                     streams[tag] = installation_id
             else:

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from shared.engine import Engine, get_engine
 from shared.errors import NotFoundError
+from shared.fanout.audience import small_audience_targets
 from shared.fanout.messages import (
     Direct,
     FanoutMessage,
@@ -35,6 +36,7 @@ from shared.store.notifications import NotificationMeta, NotificationState, Step
 log = logging.getLogger(__name__)
 
 DIRECT_CHUNK = 200  # device handles per direct-send message (well under the message size)
+INLINE_KEY = "a~0000"  # the one step of a send whose plan delivers its small audience
 _T = TypeVar("_T")
 
 
@@ -62,7 +64,7 @@ async def handle_fanout(body: bytes, message_id: str) -> list[str]:
     message = parse_fanout(body)
     engine = get_engine()
     if isinstance(message, Plan):
-        return await _gone_or(message, _plan(engine, message), [])
+        return await _gone_or(message, _plan(engine, message, message_id), [])
     key = step_key(message)
     return await _gone_or(
         message, _noting(engine, message, key, _step(engine, message, key, message_id)), []
@@ -104,29 +106,68 @@ async def _noting(
         raise
 
 
-async def _plan(engine: Engine, plan: Plan) -> list[str]:
+async def _plan(engine: Engine, plan: Plan, message_id: str) -> list[str]:
     meta = await engine.notifications.get_meta(plan.hub, plan.notification_id)
     if meta.state in (NotificationState.CANCELLED, NotificationState.ABANDONED):
         return []
     request = SendRequest.from_json(meta.request)
-    follow: list[FanoutMessage]
     if request.is_direct:
         devices = [_device_json(d.handle, d.web_push_keys) for d in request.devices]
         chunks = [devices[i : i + DIRECT_CHUNK] for i in range(0, len(devices), DIRECT_CHUNK)]
-        follow = [Direct(plan.hub, plan.notification_id, k, c) for k, c in enumerate(chunks)]
-    else:
-        hub = await engine.hubs.get_hub(plan.hub)
-        follow = [
-            Scan(plan.hub, plan.notification_id, shard, 0, None) for shard in range(hub.shard_count)
-        ]
+        direct = [Direct(plan.hub, plan.notification_id, k, c) for k, c in enumerate(chunks)]
+        await _start(engine, plan, chains=len(direct))
+        return [encode(m) for m in direct]
+    hub = await engine.hubs.get_hub(plan.hub)
+    if meta.chains == 0 or meta.inline:  # a plan run again walks if it walked before
+        targets = await small_audience_targets(
+            engine.index, hub.name, hub.shard_count, _audience(request), datetime.now(UTC)
+        )
+        if targets is not None:
+            await _deliver_inline(engine, meta, request, hub, message_id, targets)
+            return []
+    await _start(engine, plan, chains=hub.shard_count)
+    return [
+        encode(Scan(plan.hub, plan.notification_id, shard, 0, None))
+        for shard in range(hub.shard_count)
+    ]
+
+
+async def _start(engine: Engine, plan: Plan, *, chains: int, inline: bool = False) -> None:
     await engine.notifications.update_meta(
         plan.hub,
         plan.notification_id,
         State=NotificationState.PROCESSING.value,
         StartedAt=datetime.now(UTC),
-        Chains=len(follow),
+        Chains=chains,
+        Inline=inline,
     )
-    return [encode(m) for m in follow]
+
+
+async def _deliver_inline(
+    engine: Engine,
+    meta: NotificationMeta,
+    request: SendRequest,
+    hub: Hub,
+    message_id: str,
+    targets: list[Target],
+) -> None:
+    """The whole small audience as one step of the plan's own (shared.fanout.audience)."""
+    plan = Plan(meta.hub, meta.notification_id)
+    if not meta.inline:
+        await _start(engine, plan, chains=1, inline=True)
+    store = engine.notifications
+    earlier = await store.claim_step(meta.hub, meta.notification_id, INLINE_KEY, message_id)
+    if earlier is not None and (earlier.done or earlier.message_id != message_id):
+        return
+    run = StepRun.resume(engine, meta, INLINE_KEY, message_id, earlier, retry_attempt=1)
+    async with engine.page_slots:
+        keyed = [(walk_key(target), target) for target in targets]
+        await run.deliver(hub, request, keyed, last_attempt=False)
+    await run.finish(last=True, next_cursor=None)
+
+
+def _audience(request: SendRequest) -> Audience:
+    return Audience(request.expression, installation_platforms(request), request.is_template)
 
 
 def _device_json(handle: str, keys: object) -> dict[str, str]:
@@ -181,11 +222,10 @@ async def step_targets(
     the chain ends)."""
     if isinstance(message, Direct):
         return position_keys([_direct_target(request, d) for d in message.devices]), None
-    audience = Audience(request.expression, installation_platforms(request), request.is_template)
     walked = await walk_step(
         engine.index,
         meta.hub,
-        audience,
+        _audience(request),
         message.shard,
         hub.shard_count,
         message.after,

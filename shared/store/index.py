@@ -16,7 +16,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables.aio import TableClient
 
 from shared.errors import StorageUnavailableError
-from shared.store.keys import installation_partition, tag_partition
+from shared.store.keys import installation_partition, tag_partition, tag_partitions_range
 from shared.store.tables import INSTALLATIONS, TAG_INDEX, Tables
 
 PAGE_SIZE = 1000
@@ -84,6 +84,33 @@ class IndexReader:
             for r in rows
         ]
         return Page(entries, exhausted, _last_key(rows))
+
+    async def tag_everywhere(self, hub: str, tag: str, limit: int) -> Page | None:
+        """Every index row of ``tag`` across all shards, in installation-id order, from one
+        range query over its partitions; None when there are more than ``limit``."""
+        table = await self._tables.get(TAG_INDEX)
+        low, high = tag_partitions_range(hub, tag)
+        pages = table.query_entities(
+            "PartitionKey ge @low and PartitionKey lt @high",
+            parameters={"low": low, "high": high},
+            results_per_page=limit + 1,
+            select=["RowKey", "View", "Scopes"],
+        ).by_page()
+        rows: list[Mapping[str, Any]] = []
+        read = 0
+        async for page in pages:
+            rows += [row async for row in page]
+            read += 1
+            if len(rows) > limit or read > _MAX_EMPTY_PAGES:
+                return None  # not small; or the service splits the range too finely to tell
+        entries = sorted(
+            (
+                IndexEntry(str(r["RowKey"]), bytes(r["View"]), tuple(json.loads(r["Scopes"])))
+                for r in rows
+            ),
+            key=lambda entry: entry.installation_id,
+        )
+        return Page(entries, True, entries[-1].installation_id if entries else None)
 
     async def installation_page(
         self, hub: str, shard: int, after: str | None, top: int = PAGE_SIZE

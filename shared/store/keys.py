@@ -33,3 +33,10 @@ def installation_partition(hub: str, shard: int) -> str:
 
 def tag_partition(hub: str, tag: str, shard: int) -> str:
     return f"{hub}~{encode_key(tag)}~{shard}"
+
+
+def tag_partitions_range(hub: str, tag: str) -> tuple[str, str]:
+    """[low, high) holding the partitions of ``tag`` on every shard, and nothing else: an
+    encoded tag never holds ``~``, so no other tag's partitions share the prefix."""
+    prefix = f"{hub}~{encode_key(tag)}~"
+    return prefix, prefix + "\x7f"

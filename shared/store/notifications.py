@@ -47,6 +47,7 @@ class NotificationMeta:
     enqueued_at: datetime
     expires_at: datetime
     chains: int = 0  # how many step chains the send runs (shards, or direct chunks)
+    inline: bool = False  # its plan step delivers its small audience itself (one chain)
     started_at: datetime | None = None
     scheduled_for: datetime | None = None
 
@@ -128,6 +129,7 @@ def _meta(hub: str, notification_id: str, entity: Mapping[str, Any]) -> Notifica
         enqueued_at=entity["EnqueuedAt"],
         expires_at=entity["ExpiresAt"],
         chains=int(entity.get("Chains", 0)),
+        inline=bool(entity.get("Inline", False)),
         started_at=entity.get("StartedAt"),
         scheduled_for=entity.get("ScheduledFor"),
     )
