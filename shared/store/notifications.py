@@ -222,6 +222,9 @@ class NotificationStore:
         return NotificationRows(meta, steps, untold)
 
 
+SCHEDULED_PARTITION = "scheduled"  # one partition of every hub's parked sends
+
+
 @dataclass(frozen=True)
 class ParkedSend:
     hub: str
@@ -234,8 +237,6 @@ class ScheduleStore:
     """Sends due later than a queue message can wait (7 days), parked until the timer can
     enqueue them. One partition, ordered by due time."""
 
-    _PARTITION = "scheduled"
-
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
@@ -243,7 +244,7 @@ class ScheduleStore:
         table = await self._tables.get(SCHEDULED)
         await table.upsert_entity(
             {
-                "PartitionKey": self._PARTITION,
+                "PartitionKey": SCHEDULED_PARTITION,
                 "RowKey": f"{due.strftime('%Y%m%dT%H%M%S')}~{hub}~{notification_id}",
                 "Hub": hub,
                 "NotificationId": notification_id,
@@ -255,7 +256,7 @@ class ScheduleStore:
         table = await self._tables.get(SCHEDULED)
         rows = table.query_entities(
             "PartitionKey eq @pk and RowKey lt @until",
-            parameters={"pk": self._PARTITION, "until": moment.strftime("%Y%m%dT%H%M%S~")},
+            parameters={"pk": SCHEDULED_PARTITION, "until": moment.strftime("%Y%m%dT%H%M%S~")},
             results_per_page=limit,
         )
         found: list[ParkedSend] = []
@@ -269,4 +270,4 @@ class ScheduleStore:
 
     async def release(self, parked: ParkedSend) -> None:
         table = await self._tables.get(SCHEDULED)
-        await table.delete_entity(self._PARTITION, parked.row_key)
+        await table.delete_entity(SCHEDULED_PARTITION, parked.row_key)
