@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from shared.delivery import deliver, drop, give_up, renderer
 from shared.engine import Engine, get_engine
+from shared.fanout.context import open_send
 from shared.fanout.messages import MAX_MESSAGE_BYTES, Retry, encode, parse_retry
 from shared.fanout.select import Target
 from shared.pns.base import Outcome
@@ -82,21 +83,23 @@ async def handle_retry(body: bytes, message_id: str) -> None:
     """One retry batch from the deliveries queue."""
     retry = parse_retry(body)
     engine = get_engine()
+    send = await open_send(engine, retry.hub, retry.notification_id)
+    if send is None:
+        return
     store = engine.notifications
     earlier = await store.claim_step(retry.hub, retry.notification_id, retry.key, message_id)
     if earlier is not None and (earlier.done or earlier.message_id != message_id):
         return
-    meta = await store.get_meta(retry.hub, retry.notification_id)
+    meta = send.meta
     async with engine.page_slots:
         targets = [_target(item) for item in retry.targets]
         now = datetime.now(UTC)
         if now > meta.expires_at:
             delivery = drop(targets, TTL_PASSED)
         else:
-            hub = await engine.hubs.get_hub(retry.hub)
             request = SendRequest.from_json(meta.request)
             delivery = await deliver(
-                engine.senders, hub, retry.notification_id, targets, renderer(request), now
+                engine.senders, send.hub, retry.notification_id, targets, renderer(request), now
             )
     if retry.attempt >= MAX_ATTEMPTS:
         give_up(delivery)

@@ -1,6 +1,7 @@
 """The fanout queue: plan a send, walk one page of one shard and deliver it, or deliver one
 chunk of a direct send. Each step is claimed in the notification's partition, so a copy of a
-step stands down, and it answers the follow-up messages for the queue's output binding."""
+step stands down, and it answers the follow-up messages for the queue's output binding. A
+step whose hub or notification is gone ends without them (shared/fanout/context.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 
 from shared.delivery import Delivery, deliver, drop, renderer
 from shared.engine import Engine, get_engine
+from shared.fanout.context import SendContext, open_send
 from shared.fanout.messages import Direct, FanoutMessage, Plan, Scan, encode, parse_fanout
 from shared.fanout.retries import schedule_retries
 from shared.fanout.select import Target
@@ -41,13 +43,16 @@ async def handle_fanout(body: bytes, message_id: str) -> list[str]:
     """One fanout message; answers the fanout messages to enqueue next."""
     message = parse_fanout(body)
     engine = get_engine()
+    send = await open_send(engine, message.hub, message.notification_id)
+    if send is None:
+        return []
     if isinstance(message, Plan):
-        return await _plan(engine, message)
-    return await _step(engine, message, message_id)
+        return await _plan(engine, send, message)
+    return await _step(engine, send, message, message_id)
 
 
-async def _plan(engine: Engine, plan: Plan) -> list[str]:
-    meta = await engine.notifications.get_meta(plan.hub, plan.notification_id)
+async def _plan(engine: Engine, send: SendContext, plan: Plan) -> list[str]:
+    meta, hub = send.meta, send.hub
     if meta.state is NotificationState.CANCELLED:
         return []
     request = SendRequest.from_json(meta.request)
@@ -57,7 +62,6 @@ async def _plan(engine: Engine, plan: Plan) -> list[str]:
         chunks = [devices[i : i + DIRECT_CHUNK] for i in range(0, len(devices), DIRECT_CHUNK)]
         follow = [Direct(plan.hub, plan.notification_id, k, c) for k, c in enumerate(chunks)]
     else:
-        hub = await engine.hubs.get_hub(plan.hub)
         follow = [
             Scan(plan.hub, plan.notification_id, shard, 0, None) for shard in range(hub.shard_count)
         ]
@@ -78,7 +82,9 @@ def _device_json(handle: str, keys: object) -> dict[str, str]:
     return device
 
 
-async def _step(engine: Engine, message: Scan | Direct, message_id: str) -> list[str]:
+async def _step(
+    engine: Engine, send: SendContext, message: Scan | Direct, message_id: str
+) -> list[str]:
     hub_name, notification_id = message.hub, message.notification_id
     key = (
         direct_key(message.chunk)
@@ -91,9 +97,8 @@ async def _step(engine: Engine, message: Scan | Direct, message_id: str) -> list
         return _follow_up(message, earlier.result)  # finished; only its follow-up was lost
     if earlier is not None and earlier.message_id != message_id:
         return []  # a copy of a step another message owns
-    meta = await store.get_meta(hub_name, notification_id)
+    meta, hub = send.meta, send.hub
     request = SendRequest.from_json(meta.request)
-    hub = await engine.hubs.get_hub(hub_name)
     async with engine.page_slots:
         delivery, cursor = await _targets_delivered(engine, meta, request, hub, message)
     delivery.result.last = cursor is None
