@@ -247,6 +247,10 @@ class FeedbackStore:
     async def settle(self, report: Report, entry: FeedbackEntry) -> None:
         """Keep what was done in the hub's history, then take the report out of the inbox."""
         await self.add(report.hub, entry)
+        await self.drop(report)
+
+    async def drop(self, report: Report) -> None:
+        """Take the report out of the inbox."""
         table = await self._tables.get(FEEDBACK)
         await table.delete_entity(report.partition, report.row_key)  # absent: no error
 
