@@ -6,10 +6,10 @@ rest sit in partitions every hub shares, found by their ``Hub`` column: reports 
 the feedback inbox, deletions parked until their grace period ends, and sends parked in the
 ``scheduled`` partition; plus the hub's hygiene summary, the feedback row ``{hub}/hygiene``.
 
-Installations go first: an installation row is what could bring tag rows back (a write of
-it being finished). Nothing marks where a purge stopped: the
-rows left are its cursor, so each run starts again from the first place, a run killed midway
-leaves nothing to repair, and two runs at once delete the same rows harmlessly.
+Installations go first: an installation row is what could bring tag rows back (a write of it
+being finished). Nothing marks where a purge stopped: the rows left are its cursor, so each
+run starts again from the first place, a run killed midway leaves nothing to repair, and two
+runs at once delete the same rows harmlessly.
 """
 
 from __future__ import annotations
@@ -97,6 +97,6 @@ async def _delete_found(tables: Tables, place: _Rows, limit: int) -> tuple[int, 
         await delete_rows(table, taken)
         deleted += len(taken)
         if deleted >= limit:
-            more = len(taken) < len(keys) or pages.continuation_token is not None  # type: ignore[attr-defined]
-            return deleted, not more
+            token = pages.continuation_token  # type: ignore[attr-defined]
+            return deleted, len(taken) == len(keys) and token is None
     return deleted, True
