@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +96,14 @@ async def _list(engine: Engine, _: argparse.Namespace) -> Any:
 
 
 async def _delete(engine: Engine, args: argparse.Namespace) -> Any:
-    await engine.hubs.delete_hub(args.hub)
-    return {"deleted": args.hub}
+    deleted = await engine.hubs.delete_hub(args.hub)
+    return {
+        "deleted": deleted.name,
+        "deletedAt": deleted.deleted_at.astimezone(UTC).isoformat(),
+        "rowsPurged": deleted.rows_purged,
+        "purge": "The feedback processor deletes the hub's devices, sends and feedback over its "
+        "next runs; the name can be used again once that ends.",
+    }
 
 
 async def _reseal(engine: Engine, _: argparse.Namespace) -> Any:
@@ -221,7 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--endpoint", default=DEFAULT_ENDPOINT)
     command("show", _show, "show a hub, secrets masked")
     command("list", _list, "list hubs")
-    command("delete", _delete, "delete a hub (its installations stay until deleted)")
+    command("delete", _delete, "delete a hub and, over the next timer runs, all its data")
     command("reseal", _reseal, "seal every hub's secrets again with HERALD_SECRET_KEY")
     rotate = command("rotate-key", _rotate, "regenerate one key of a policy")
     rotate.add_argument("--policy", default=FULL_POLICY)

@@ -85,6 +85,8 @@ class Settings:
     expired_channel_delete_seconds: float | None = None
     # Days of feedback history kept (feedbackcontainer lists 30); older rows are deleted.
     feedback_history_days: int = 30
+    # Rows of deleted hubs the feedback processor deletes per run at most.
+    purge_rows_per_run: int = 50_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +103,7 @@ class Settings:
             feedback_reports_per_run=_count(env, "HERALD_FEEDBACK_REPORTS_PER_RUN", 5000),
             expiry_pages_per_run=_count(env, "HERALD_EXPIRY_PAGES_PER_RUN", 10),
             feedback_history_days=_count(env, "HERALD_FEEDBACK_HISTORY_DAYS", 30),
+            purge_rows_per_run=_count(env, "HERALD_PURGE_ROWS_PER_RUN", 50_000),
             pages_in_flight=_count(env, "HERALD_PAGES_IN_FLIGHT", 4),
             expired_channel_delete_seconds=(
                 _seconds(env, "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", 0.0)

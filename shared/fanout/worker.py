@@ -2,7 +2,8 @@
 chunk of a direct send, or re-send one retry batch. Each step is claimed in the notification's
 partition, so a copy of a step stands down, and the same step run again carries on from its
 recorded progress (shared.fanout.steps). A step that fails keeps its error in its row, for the
-poison handler (shared.fanout.poison) to name if every attempt fails."""
+poison handler (shared.fanout.poison) to name if every attempt fails. A step whose hub or
+notification is gone ends without writing anything (shared.fanout.context)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from shared.engine import Engine, get_engine
-from shared.errors import NotFoundError
 from shared.fanout.audience import small_audience_targets
+from shared.fanout.context import SendContext, open_send
 from shared.fanout.messages import (
     Direct,
-    FanoutMessage,
     Plan,
     Retry,
     Scan,
@@ -63,30 +63,22 @@ async def handle_fanout(body: bytes, message_id: str) -> list[str]:
     """One fanout message; answers the fanout messages to enqueue next."""
     message = parse_fanout(body)
     engine = get_engine()
+    send = await open_send(engine, message.hub, message.notification_id)
+    if send is None:
+        return []
     if isinstance(message, Plan):
-        return await _gone_or(message, _plan(engine, message, message_id), [])
+        return await _plan(engine, send, message_id)
     key = step_key(message)
-    return await _gone_or(
-        message, _noting(engine, message, key, _step(engine, message, key, message_id)), []
-    )
+    return await _noting(engine, message, key, _step(engine, send, message, key, message_id))
 
 
 async def handle_retry(body: bytes, message_id: str) -> None:
     """One retry batch from the deliveries queue."""
     retry = parse_retry(body)
     engine = get_engine()
-    await _gone_or(
-        retry, _noting(engine, retry, retry.key, _retry(engine, retry, message_id)), None
-    )
-
-
-async def _gone_or(message: FanoutMessage | Retry, work: Awaitable[_T], gone: _T) -> _T:
-    """A step of a send whose notification or hub no longer exists has nothing to do."""
-    try:
-        return await work
-    except NotFoundError as exc:
-        log.warning("Skipping a step of %s/%s: %s", message.hub, message.notification_id, exc)
-        return gone
+    send = await open_send(engine, retry.hub, retry.notification_id)
+    if send is not None:
+        await _noting(engine, retry, retry.key, _retry(engine, send, retry, message_id))
 
 
 async def _noting(
@@ -95,8 +87,6 @@ async def _noting(
     """Run a step; if it fails, keep why in its row before the queue tries it again."""
     try:
         return await work
-    except NotFoundError:
-        raise
     except Exception as exc:
         try:
             error = f"{type(exc).__name__}: {exc}"
@@ -106,8 +96,9 @@ async def _noting(
         raise
 
 
-async def _plan(engine: Engine, plan: Plan, message_id: str) -> list[str]:
-    meta = await engine.notifications.get_meta(plan.hub, plan.notification_id)
+async def _plan(engine: Engine, send: SendContext, message_id: str) -> list[str]:
+    meta, hub = send.meta, send.hub
+    plan = Plan(meta.hub, meta.notification_id)
     if meta.state in (NotificationState.CANCELLED, NotificationState.ABANDONED):
         return []
     request = SendRequest.from_json(meta.request)
@@ -117,7 +108,6 @@ async def _plan(engine: Engine, plan: Plan, message_id: str) -> list[str]:
         direct = [Direct(plan.hub, plan.notification_id, k, c) for k, c in enumerate(chunks)]
         await _start(engine, plan, chains=len(direct))
         return [encode(m) for m in direct]
-    hub = await engine.hubs.get_hub(plan.hub)
     if meta.chains == 0 or meta.inline:  # a plan run again walks if it walked before
         targets = await small_audience_targets(
             engine.index, hub.name, hub.shard_count, _audience(request), datetime.now(UTC)
@@ -177,16 +167,17 @@ def _device_json(handle: str, keys: object) -> dict[str, str]:
     return device
 
 
-async def _step(engine: Engine, message: Scan | Direct, key: str, message_id: str) -> list[str]:
+async def _step(
+    engine: Engine, send: SendContext, message: Scan | Direct, key: str, message_id: str
+) -> list[str]:
     store = engine.notifications
     earlier = await store.claim_step(message.hub, message.notification_id, key, message_id)
     if earlier is not None and earlier.done:
         return follow_up(message, earlier.result)  # finished; only its follow-up was lost
     if earlier is not None and earlier.message_id != message_id:
         return []  # a copy of a step another message owns
-    meta = await store.get_meta(message.hub, message.notification_id)
+    meta, hub = send.meta, send.hub
     request = SendRequest.from_json(meta.request)
-    hub = await engine.hubs.get_hub(message.hub)
     run = StepRun.resume(engine, meta, key, message_id, earlier, retry_attempt=1)
     async with engine.page_slots:
         keyed, cursor = await step_targets(engine, meta, request, hub, message)
@@ -194,14 +185,13 @@ async def _step(engine: Engine, message: Scan | Direct, key: str, message_id: st
     return follow_up(message, await run.finish(last=cursor is None, next_cursor=cursor))
 
 
-async def _retry(engine: Engine, retry: Retry, message_id: str) -> None:
+async def _retry(engine: Engine, send: SendContext, retry: Retry, message_id: str) -> None:
     store = engine.notifications
     earlier = await store.claim_step(retry.hub, retry.notification_id, retry.key, message_id)
     if earlier is not None and (earlier.done or earlier.message_id != message_id):
         return
-    meta = await store.get_meta(retry.hub, retry.notification_id)
+    meta, hub = send.meta, send.hub
     request = SendRequest.from_json(meta.request)
-    hub = await engine.hubs.get_hub(retry.hub)
     run = StepRun.resume(
         engine, meta, retry.key, message_id, earlier, retry_attempt=retry.attempt + 1
     )

@@ -261,6 +261,9 @@ class NotificationStore:
         return NotificationRows(meta, steps, untold)
 
 
+SCHEDULED_PARTITION = "scheduled"  # one partition of every hub's parked sends
+
+
 @dataclass(frozen=True)
 class ParkedSend:
     hub: str
@@ -273,8 +276,6 @@ class ScheduleStore:
     """Sends due later than a queue message can wait (7 days), parked until the timer can
     enqueue them. One partition, ordered by due time."""
 
-    _PARTITION = "scheduled"
-
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
@@ -282,7 +283,7 @@ class ScheduleStore:
         table = await self._tables.get(SCHEDULED)
         await table.upsert_entity(
             {
-                "PartitionKey": self._PARTITION,
+                "PartitionKey": SCHEDULED_PARTITION,
                 "RowKey": f"{due.strftime('%Y%m%dT%H%M%S')}~{hub}~{notification_id}",
                 "Hub": hub,
                 "NotificationId": notification_id,
@@ -294,7 +295,7 @@ class ScheduleStore:
         table = await self._tables.get(SCHEDULED)
         rows = table.query_entities(
             "PartitionKey eq @pk and RowKey lt @until",
-            parameters={"pk": self._PARTITION, "until": moment.strftime("%Y%m%dT%H%M%S~")},
+            parameters={"pk": SCHEDULED_PARTITION, "until": moment.strftime("%Y%m%dT%H%M%S~")},
             results_per_page=limit,
         )
         found: list[ParkedSend] = []
@@ -308,4 +309,4 @@ class ScheduleStore:
 
     async def release(self, parked: ParkedSend) -> None:
         table = await self._tables.get(SCHEDULED)
-        await table.delete_entity(self._PARTITION, parked.row_key)
+        await table.delete_entity(SCHEDULED_PARTITION, parked.row_key)
