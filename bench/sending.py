@@ -65,6 +65,7 @@ BATCH = 1000  # the baseline's batch: one page of a walk
 # 16 shards in flight at once).
 BASELINE_LOOPS = 2
 COUNTS_ENV = "HERALD_BENCH_STORAGE_COUNTS"
+EMPTY_POLL = "queue get (empty)"
 SEND_TIMEOUT = 900.0  # seconds any one send may take before the bench gives up
 SIM_POLL = 2.0  # seconds between polls of the simulator's counts while a send runs
 
@@ -90,7 +91,7 @@ def _kind(method: str, url: str) -> str:
 def install_storage_counter() -> None:
     """Count every Azure SDK request this process makes, by kind, and write the counts to the
     file named by ``HERALD_BENCH_STORAGE_COUNTS`` twice a second. Loaded into the host by the
-    ``sitecustomize`` that :func:`_counting_env` writes; diagnostic only."""
+    ``sitecustomize`` that :func:`counting_env` writes; diagnostic only."""
     from azure.core.pipeline.transport import AioHttpTransport
 
     path = Path(os.environ[COUNTS_ENV])
@@ -98,8 +99,14 @@ def install_storage_counter() -> None:
     original = AioHttpTransport.send
 
     async def counted(self: AioHttpTransport, request: Any, **kwargs: Any) -> Any:
-        counts[_kind(request.method, request.url)] += 1
-        return await original(self, request, **kwargs)
+        kind = _kind(request.method, request.url)
+        response = await original(self, request, **kwargs)
+        if kind == "queue get":  # an idle listener's poll is not work a send caused
+            await response.load_body()
+            if b"<QueueMessage>" not in response.body():
+                kind = EMPTY_POLL
+        counts[kind] += 1
+        return response
 
     def dump() -> None:
         while True:
@@ -112,14 +119,14 @@ def install_storage_counter() -> None:
     threading.Thread(target=dump, daemon=True, name="storage-counter").start()
 
 
-def _counting_env(workdir: Path) -> dict[str, str]:
+def counting_env(workdir: Path) -> dict[str, str]:
     """Env for a host that loads :func:`install_storage_counter` at start-up."""
     (workdir / "sitecustomize.py").write_text("import sending\nsending.install_storage_counter()\n")
     search = [str(workdir), str(Path(__file__).parent), str(REPO), str(REPO / "tests")]
     return {"PYTHONPATH": os.pathsep.join(search), COUNTS_ENV: str(workdir / "counts.json")}
 
 
-def _read_counts(host_env: Mapping[str, str]) -> Counter[str]:
+def read_counts(host_env: Mapping[str, str]) -> Counter[str]:
     path = Path(host_env[COUNTS_ENV])
     return Counter(json.loads(path.read_text())) if path.exists() else Counter()
 
@@ -166,14 +173,14 @@ async def _seeded_hub(
 
 
 @asynccontextmanager
-async def _nh(url: str, hub: Hub) -> AsyncIterator[tuple[NhCaller, httpx.AsyncClient]]:
+async def nh_client(url: str, hub: Hub) -> AsyncIterator[tuple[NhCaller, httpx.AsyncClient]]:
     caller = NhCaller(url, hub)
     async with caller.client() as http:
         http.timeout = httpx.Timeout(60.0)
         yield caller, http
 
 
-async def _post(
+async def post_send(
     caller: NhCaller, http: httpx.AsyncClient, query: dict[str, str], **headers: str
 ) -> None:
     response = await http.post(
@@ -186,7 +193,7 @@ async def _post(
         raise SystemExit(f"the send was refused: {response.status_code} {response.text}")
 
 
-async def _last_delivery(control: ControlClient, expected: int) -> float:
+async def last_delivery(control: ControlClient, expected: int) -> float:
     """Wait until the APNs simulator has ``expected`` deliveries; the time of the last one."""
     deadline = time.monotonic() + SEND_TIMEOUT
     while sum((await control.counts("apns")).values()) < expected:
@@ -202,9 +209,9 @@ async def _tag_send(
 ) -> tuple[float, float]:
     """One send to every device of ``hub``: (its start, its last delivery), wall clock."""
     await control.reset_records()
-    async with _nh(host.url, hub) as (caller, http):
+    async with nh_client(host.url, hub) as (caller, http):
         started = time.time()
-        await _post(
+        await post_send(
             caller,
             http,
             {},
@@ -213,7 +220,7 @@ async def _tag_send(
                 "ServiceBusNotification-Tags": TAG,
             },
         )
-    return started, await _last_delivery(control, devices)
+    return started, await last_delivery(control, devices)
 
 
 async def _baseline(endpoints: Mapping[str, str], state_dir: Path, devices: int) -> float:
@@ -243,16 +250,16 @@ async def _baseline(endpoints: Mapping[str, str], state_dir: Path, devices: int)
         await sender.aclose()
 
 
-async def _direct_latencies(
+async def direct_latencies(
     host: HostProcess, hub: Hub, control: ControlClient, sends: int
 ) -> list[float]:
     await control.reset_records()
     latencies = []
-    async with _nh(host.url, hub) as (caller, http):
+    async with nh_client(host.url, hub) as (caller, http):
         for n in range(sends):
             handle = f"d1ec7{n:059x}"  # no seeded device has it
             started = time.time()
-            await _post(
+            await post_send(
                 caller,
                 http,
                 {"direct": "true"},
@@ -293,11 +300,11 @@ async def _send_in_fresh_host(stack: Stack, hub: Hub, devices: int) -> SendFigur
     with running_host(REPO, stack.env) as host:
         await asyncio.sleep(3)  # let the listeners settle into their idle polling
         pids = {"host": host.pid, **stack.pids}
-        before, cpu = _read_counts(stack.env), {k: cpu_seconds(pid) for k, pid in pids.items()}
+        before, cpu = read_counts(stack.env), {k: cpu_seconds(pid) for k, pid in pids.items()}
         window = time.monotonic()
         started, last = await _tag_send(host, hub, stack.control, devices)
         await asyncio.sleep(3)  # the last steps' rows are written after their deliveries
-        requests = _read_counts(stack.env) - before
+        requests = read_counts(stack.env) - before
         cpu = {k: cpu_seconds(pid) - cpu[k] for k, pid in pids.items()}
         window = time.monotonic() - window
         rss = _peak_rss_mib(host.pid)
@@ -353,7 +360,7 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
                 for size in args.small
             ]
             big = await _seeded_hub(storage, "benchbig", args.devices, endpoints, state_dir)
-            env = {**app_env(storage, **app_settings(endpoints)), **_counting_env(workdir)}
+            env = {**app_env(storage, **app_settings(endpoints)), **counting_env(workdir)}
             stack = Stack(
                 env, endpoints, control, {"simulators": sims.pid, "Azurite": azurite.process.pid}
             )
@@ -372,8 +379,8 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
             ]
             rss[args.devices] = rounds[0].send.peak_rss
             with running_host(REPO, env) as host:
-                await _direct_latencies(host, big, control, 5)  # connect and warm up
-                latencies = await _direct_latencies(host, big, control, args.direct_sends)
+                await direct_latencies(host, big, control, 5)  # connect and warm up
+                latencies = await direct_latencies(host, big, control, args.direct_sends)
         finally:
             await control.aclose()
     _report(args, rounds, rss, latencies)
