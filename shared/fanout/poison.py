@@ -44,7 +44,7 @@ async def handle_fanout_poison(body: bytes, message_id: str) -> list[str]:
     """One message from ``fanout-poison``; answers the fanout messages to enqueue next."""
     message = parse_fanout(body)  # not Herald's: it fails on to fanout-poison-poison, kept
     engine = get_engine()
-    send = await open_send(engine, message.hub, message.notification_id)
+    send = await open_send(engine, message.hub, message.notification_id, fresh=True)
     if send is None:
         return []
     if isinstance(message, Plan):

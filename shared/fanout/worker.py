@@ -63,7 +63,8 @@ async def handle_fanout(body: bytes, message_id: str) -> list[str]:
     """One fanout message; answers the fanout messages to enqueue next."""
     message = parse_fanout(body)
     engine = get_engine()
-    send = await open_send(engine, message.hub, message.notification_id)
+    fresh = isinstance(message, Plan)  # a plan decides on the notification's current state
+    send = await open_send(engine, message.hub, message.notification_id, fresh=fresh)
     if send is None:
         return []
     if isinstance(message, Plan):

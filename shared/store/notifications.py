@@ -12,6 +12,7 @@ never delivers again to a device it already reached. Telemetry is one partition 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,8 @@ from shared.errors import NotFoundError, PayloadTooLargeError
 from shared.store.tables import NOTIFICATIONS, SCHEDULED, Tables
 
 META = "meta"
+_RECENT_SENDS = 64  # meta rows a store keeps for the steps that follow (see get_meta)
+_RECENT_REQUEST_BYTES = 64 * 1024  # larger ones (direct sends' devices) are read each time
 MAX_FAILURES_BYTES = 60 * 1024
 _PART_BYTES = 64 * 1024  # a binary property's limit
 _MAX_PARTS = 14  # an entity holds 1 MiB in all
@@ -145,6 +148,8 @@ class NotificationRows:
 class NotificationStore:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
+        # Steps of one send share its request; a page step need not read it again.
+        self._recent: dict[tuple[str, str], tuple[float, NotificationMeta]] = {}
 
     async def create(self, meta: NotificationMeta) -> None:
         table = await self._tables.get(NOTIFICATIONS)
@@ -166,13 +171,26 @@ class NotificationStore:
             entity["ScheduledFor"] = meta.scheduled_for
         await table.create_entity(entity)
 
-    async def get_meta(self, hub: str, notification_id: str) -> NotificationMeta:
+    async def get_meta(
+        self, hub: str, notification_id: str, *, max_age: float = 0.0
+    ) -> NotificationMeta:
+        """The meta row; with ``max_age``, one this process read at most that many seconds ago
+        will do (its request and time to live never change; its state and chains may)."""
+        key = (hub, notification_id)
+        recent = self._recent.get(key)
+        if recent is not None and time.monotonic() - recent[0] <= max_age:
+            return recent[1]
         table = await self._tables.get(NOTIFICATIONS)
         try:
             entity = await table.get_entity(_partition(hub, notification_id), META)
         except ResourceNotFoundError:
             raise NotFoundError(f"The notification {notification_id!r} does not exist.") from None
-        return _meta(hub, notification_id, entity)
+        meta = _meta(hub, notification_id, entity)
+        if len(meta.request) <= _RECENT_REQUEST_BYTES:
+            if len(self._recent) >= _RECENT_SENDS:
+                del self._recent[next(iter(self._recent))]  # the oldest
+            self._recent[key] = (time.monotonic(), meta)
+        return meta
 
     async def update_meta(self, hub: str, notification_id: str, **fields: Any) -> None:
         """Merge ``fields`` (State, Chains, StartedAt, ...) into the meta row."""
