@@ -33,7 +33,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -297,19 +297,37 @@ class Stack:
 
 
 async def _send_in_fresh_host(stack: Stack, hub: Hub, devices: int) -> SendFigures:
-    with running_host(REPO, stack.env) as host:
+    figures, _ = await _send_in_fresh_hosts(stack, hub, devices, 1)
+    return figures
+
+
+async def _send_in_fresh_hosts(
+    stack: Stack, hub: Hub, devices: int, count: int
+) -> tuple[SendFigures, list[int]]:
+    """One send through ``count`` fresh hosts sharing the queues (the POST goes to the first);
+    its figures, and the walk steps each host ran."""
+    with ExitStack() as hosts_open:
+        hosts = [hosts_open.enter_context(running_host(REPO, stack.env)) for _ in range(count)]
         await asyncio.sleep(3)  # let the listeners settle into their idle polling
-        pids = {"host": host.pid, **stack.pids}
+        pids = {f"host{n}" if count > 1 else "host": h.pid for n, h in enumerate(hosts)}
+        pids.update(stack.pids)
         before, cpu = read_counts(stack.env), {k: cpu_seconds(pid) for k, pid in pids.items()}
+        steps_before = [_walk_steps(host) for host in hosts]
         window = time.monotonic()
-        started, last = await _tag_send(host, hub, stack.control, devices)
+        started, last = await _tag_send(hosts[0], hub, stack.control, devices)
         await asyncio.sleep(3)  # the last steps' rows are written after their deliveries
         requests = read_counts(stack.env) - before
         cpu = {k: cpu_seconds(pid) - cpu[k] for k, pid in pids.items()}
         window = time.monotonic() - window
-        rss = _peak_rss_mib(host.pid)
+        steps = [_walk_steps(host) - b for host, b in zip(hosts, steps_before, strict=True)]
+        rss = max(_peak_rss_mib(host.pid) for host in hosts)
     seconds = last - started
-    return SendFigures(devices / seconds, seconds, requests, cpu, window, rss)
+    return SendFigures(devices / seconds, seconds, requests, cpu, window, rss), steps
+
+
+def _walk_steps(host: HostProcess) -> int:
+    """fanout_worker invocations the host has run so far (a plan, or one page of a shard)."""
+    return host.log().count("Executed 'fanout_worker'")
 
 
 @dataclass(frozen=True)
@@ -378,12 +396,15 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
                 for n in range(args.rounds)
             ]
             rss[args.devices] = rounds[0].send.peak_rss
+            print(f"Tag send to {args.devices:,} devices through 2 fresh hosts ...", flush=True)
+            shared = await _send_in_fresh_hosts(stack, big, args.devices, 2)
             with running_host(REPO, env) as host:
                 await direct_latencies(host, big, control, 5)  # connect and warm up
                 latencies = await direct_latencies(host, big, control, args.direct_sends)
         finally:
             await control.aclose()
     _report(args, rounds, rss, latencies)
+    _report_hosts(args, rounds[0].send, *shared)
 
 
 def _report(
@@ -422,6 +443,22 @@ def _report(
     ms = sorted(latency * 1000 for latency in latencies)
     print(f"\nDirect send, POST to delivery at the simulator, {len(ms)} sends one at a time:")
     print(f"  median {statistics.median(ms):.0f} ms, min {ms[0]:.0f} ms, max {ms[-1]:.0f} ms")
+
+
+def _report_hosts(
+    args: argparse.Namespace, one: SendFigures, two: SendFigures, steps: list[int]
+) -> None:
+    per_thousand = 1000 / args.devices
+    total = sum(steps) or 1
+    shares = ", ".join(f"host{n} {count / total:.0%}" for n, count in enumerate(steps))
+    print(f"\nThe same send through 2 hosts sharing the queues ({total} fanout steps: {shares}):")
+    for name, figures in (("1 host ", one), ("2 hosts", two)):
+        cpu = sum(figures.cpu.values()) * 1000 * per_thousand
+        host_cpu = sum(v for k, v in figures.cpu.items() if k.startswith("host"))
+        print(
+            f"  {name}  {figures.rate:8.0f} deliveries/s, CPU ms per 1,000: all processes "
+            f"{cpu:.0f}, hosts {host_cpu * 1000 * per_thousand:.0f}"
+        )
 
 
 def _arguments() -> argparse.Namespace:
