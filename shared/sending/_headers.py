@@ -7,7 +7,6 @@ NH SDKs validate plus what NH documents as required (``X-WNS-Type`` for ``window
 
 from __future__ import annotations
 
-import json
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
@@ -16,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from shared.errors import BadRequestError
+from shared.request_json import parse_request_json
 from shared.sending.formats import WNS_RAW, WNS_TYPES, SendFormat
 
 _MAX_DATE_LENGTH = 64
@@ -124,13 +124,7 @@ def check_native_payload(format: SendFormat, payload: bytes, headers: Mapping[st
 
 def load_json_object(payload: bytes, what: str, *, numbers_as_text: bool = False) -> dict[str, Any]:
     """A JSON object; with ``numbers_as_text`` its numbers are kept as the text written."""
-    number = str if numbers_as_text else None
-    try:
-        document = json.loads(
-            payload, parse_constant=_reject_constant, parse_int=number, parse_float=number
-        )
-    except (ValueError, RecursionError) as exc:
-        raise BadRequestError(f"{what} must be JSON: {_short(exc)}") from exc
+    document = parse_request_json(payload, what, numbers_as_text=numbers_as_text)
     if not isinstance(document, dict):
         raise BadRequestError(f"{what} must be a JSON object.")
     return document
@@ -145,10 +139,6 @@ def _check_xml(payload: bytes) -> None:
         raise BadRequestError(
             f"A windows notification must be XML unless X-WNS-Type is wns/raw: {_short(exc)}"
         ) from exc
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _short(exc: BaseException) -> str:

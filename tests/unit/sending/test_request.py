@@ -81,13 +81,13 @@ def test_gcm_installations_are_delivered_by_fcm_v1() -> None:
 @pytest.mark.parametrize(
     ("name", "body", "words"),
     [
-        ("apple", b"not json", "must be JSON"),
+        ("apple", b"not json", "not valid JSON"),
         ("apple", b"[1]", "JSON object"),
-        ("apple", b'{"a": NaN}', "must be JSON"),
+        ("apple", b'{"a": NaN}', "not valid JSON"),
         ("fcmv1", GCM_BODY, '"message"'),
         ("fcmv1", b'{"message": "x"}', '"message"'),
         ("gcm", FCM_V1_BODY, "fcmv1"),
-        ("adm", b"[" * 60_000, "must be JSON"),
+        ("adm", b"[" * 60_000, "nested more than 64"),
         ("template", b'{"msg": {"nested": 1}}', "flat JSON object"),
         ("template", b'{"msg": null}', "flat JSON object"),
         ("template", b'["a"]', "JSON object"),
