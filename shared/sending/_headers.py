@@ -94,11 +94,12 @@ def parse_date(text: str, header: str) -> datetime:
         if len(text) > _MAX_DATE_LENGTH:
             raise ValueError(text)
         moment = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
+        # An offset can move year 1 or 9999 out of range (OverflowError).
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise BadRequestError(
             f"The header {header} has the value '{text[:64]}': it must be an ISO 8601 date-time."
         ) from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def check_native_payload(format: SendFormat, payload: bytes, headers: Mapping[str, str]) -> None:

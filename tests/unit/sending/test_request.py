@@ -192,6 +192,7 @@ def test_explicit_apns_headers_win_over_legacy_ones() -> None:
         ("apns_id", "not-a-uuid"),
         ("X_Apns_Priority", "3"),
         ("ServiceBusNotification_Apns_Expiry", "soon"),
+        ("ServiceBusNotification_Apns_Expiry", "0001-01-01T00:00:00+01:00"),
     ],
 )
 def test_bad_apns_header_values_are_a_400(header: str, value: str) -> None:
@@ -374,6 +375,8 @@ def test_schedule_time_with_or_without_a_zone(text: str, expected: datetime) -> 
         ({"ServiceBusNotification_ScheduleTime": "2026-11-24T21:00:00Z"}, "not in the future"),
         ({"ServiceBusNotification_ScheduleTime": NOW.isoformat()}, "not in the future"),
         ({"ServiceBusNotification_ScheduleTime": "next tuesday"}, "ISO 8601"),
+        # An offset that moves the time past year 9999 (was OverflowError: a 500).
+        ({"ServiceBusNotification_ScheduleTime": "9999-12-31T23:59:59-01:00"}, "ISO 8601"),
         (
             {
                 "ServiceBusNotification_ScheduleTime": "2026-11-25T00:00:00Z",
