@@ -7,6 +7,7 @@ NH SDKs validate plus what NH documents as required (``X-WNS-Type`` for ``window
 
 from __future__ import annotations
 
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
@@ -25,6 +26,8 @@ _APNS_PUSH_TYPES = frozenset(
 )
 _BASE64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _URGENCIES = frozenset({"very-low", "low", "normal", "high"})
+# What every PNS accepts in a header value, over HTTP/1.1 and HTTP/2 alike.
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 
 
 def _is_uuid(value: str) -> bool:
@@ -66,6 +69,11 @@ def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
     compares them so); a 400 naming the first bad one."""
     checked: dict[str, str] = {}
     for name, value in headers.items():
+        if not _PRINTABLE_ASCII.fullmatch(value):
+            raise BadRequestError(
+                f"The header {name} has the value '{value[:64]}': a push service takes only "
+                "printable ASCII in it."
+            )
         rule = _RULES.get(name)
         normal = value.lower() if name in _LOWERED else value
         if rule is not None and not rule[0](normal):
