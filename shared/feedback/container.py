@@ -259,14 +259,15 @@ async def _blob_service(hub: Hub, request: HttpRequestData, now: datetime) -> Ht
 
 async def handle_feedback_container(request: HttpRequestData) -> HttpAnswer:
     """The one entry point of the feedback_container function: NH's call answers the URL;
-    the Blob calls made with that URL are answered as the Blob service would."""
-    hub = await get_engine().hubs.get_hub(request.route["hub"])
+    the Blob calls made with that URL are answered as the Blob service would, errors too."""
+    hubs = get_engine().hubs
     now = datetime.now(UTC)
     if not request.route.get("blob") and "restype" not in request.query:
+        hub = await hubs.get_hub(request.route["hub"])
         caller = access.authenticate(request, hub, AccessRight.MANAGE)
         url = container_url(request.url, hub, caller.policy.name, now)
         return HttpAnswer(200, url.encode(), {"Content-Type": "text/plain; charset=utf-8"})
     try:
-        return await _blob_service(hub, request, now)
+        return await _blob_service(await hubs.get_hub(request.route["hub"]), request, now)
     except HeraldError as error:
         return _storage_error(error)
