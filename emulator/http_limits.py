@@ -112,4 +112,5 @@ class LimitedServer(web.Server):
         )
 
     def __call__(self) -> web.RequestHandler:
+        # What web.Server.__call__ does, with the handler class that answers in XML.
         return _RequestHandler(self, loop=self._loop, **self._kwargs)
