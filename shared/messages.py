@@ -56,6 +56,14 @@ async def _hub(engine: Engine, request: HttpRequestData, right: AccessRight) -> 
     return hub
 
 
+def _expiry(start: datetime, ttl: float) -> datetime:
+    """When a send starting then stops retrying; a schedule near year 9999's end never does."""
+    try:
+        return start + timedelta(seconds=ttl)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
 def _meta(hub: Hub, send: SendRequest, now: datetime, ttl: float) -> NotificationMeta:
     start = send.schedule_time or now
     return NotificationMeta(
@@ -64,7 +72,7 @@ def _meta(hub: Hub, send: SendRequest, now: datetime, ttl: float) -> Notificatio
         request=send.to_json().encode(),
         state=NotificationState.SCHEDULED if send.schedule_time else NotificationState.ENQUEUED,
         enqueued_at=now,
-        expires_at=start + timedelta(seconds=ttl),
+        expires_at=_expiry(start, ttl),
         scheduled_for=send.schedule_time,
     )
 

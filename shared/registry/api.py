@@ -8,7 +8,6 @@ and applies itself again, up to a few times, so concurrent PUTs and PATCHes all 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from shared.pns.base import Platform
 from shared.pns.urls import check_device_url
 from shared.registry import access
 from shared.registry.listing import list_installations
+from shared.request_json import parse_request_json
 from shared.store.installations import InstallationKey, LostRace, StoredInstallation
 
 MAX_BODY_BYTES = 64 * 1024
@@ -41,12 +41,7 @@ Change = Callable[[StoredInstallation | None], Installation]
 def _json_body(request: HttpRequestData) -> object:
     if len(request.body) > MAX_BODY_BYTES:
         raise PayloadTooLargeError("The request body is larger than 64 KB.")
-    try:
-        return json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadRequestError(f"The request body is not valid JSON: {error}.") from None
-    except RecursionError:
-        raise BadRequestError("The request body is nested too deeply.") from None
+    return parse_request_json(request.body, "The request body")
 
 
 def _check_channels(engine: Engine, installation: Installation) -> None:
