@@ -446,7 +446,7 @@ def test_a_non_utf8_byte_in_a_pass_through_header_is_400(
     ]
     before = stored.count()
     answer = raw_request(caller.base_url, "POST", f"/{HUB}/messages", headers, b"{}")
-    assert "printable ASCII" in nh_error(answer, 400)
+    assert "visible ASCII" in nh_error(answer, 400)
     assert stored.count() == before
 
 
