@@ -27,13 +27,25 @@ MAX_REFRESH_AGE = 50 * 60
 DEFAULT_REFRESH_AGE = 40 * 60
 
 
+def pem_private_key(text: str) -> str:
+    """A .p8 key as PEM: NH's portal and templates take the key's base64 body alone."""
+    if "-----BEGIN" in text:
+        return text
+    body = "".join(text.split())
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "\n".join(["-----BEGIN PRIVATE KEY-----", *lines, "-----END PRIVATE KEY-----", ""])
+
+
 def load_signing_key(pem: str | None) -> ec.EllipticCurvePrivateKey:
     try:
         key = serialization.load_pem_private_key((pem or "").encode(), password=None)
     except (ValueError, TypeError) as exc:
-        raise BadRequestError("APNs credentials: 'signing_key' is not a PEM private key.") from exc
+        raise BadRequestError(
+            "APNs credentials: the .p8 key ('signing_key', NH's 'token') is neither a PEM "
+            "private key nor its base64 body."
+        ) from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise BadRequestError("APNs credentials: 'signing_key' must be a P-256 (ES256) key.")
+        raise BadRequestError("APNs credentials: the .p8 key must be a P-256 (ES256) key.")
     return key
 
 

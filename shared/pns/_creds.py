@@ -50,21 +50,35 @@ class DictReader:
         the field; a credential may use either, not both."""
         aliases = aliases or {}
         named: dict[str, object] = {}
+        self._spelled: dict[str, str] = {}
+        self._nh_name: dict[str, str] = {}
+        for nh, field in aliases.items():
+            self._nh_name.setdefault(field, nh)
         for key, value in data.items():
             field = aliases.get(key, key)
             if field in named:
                 raise BadRequestError(f"{kind} credentials: '{field}' is given twice.")
-            named[field] = value
-        unknown = sorted(set(named) - allowed)
+            named[field], self._spelled[field] = value, key
+        unknown = sorted(self._spelled[f] for f in set(named) - allowed)
         if unknown:
-            raise BadRequestError(f"{kind} credentials: unknown field(s) {', '.join(unknown)}.")
+            known = sorted(allowed | set(aliases))
+            raise BadRequestError(
+                f"{kind} credentials: unknown field(s) {', '.join(unknown)}; "
+                f"the fields are {', '.join(known)}."
+            )
         self._kind = kind
         self._data = named
+
+    def label(self, name: str) -> str:
+        """The field as the credential spelled it."""
+        return f"'{self._spelled.get(name, name)}'"
 
     def required(self, name: str) -> str:
         value = self.optional(name)
         if value is None:
-            raise BadRequestError(f"{self._kind} credentials: '{name}' is required.")
+            nh = self._nh_name.get(name)
+            also = "" if nh is None else f" (NH's name: '{nh}')"
+            raise BadRequestError(f"{self._kind} credentials: '{name}' is required{also}.")
         return value
 
     def optional(self, name: str, default: str | None = None) -> str | None:
@@ -72,7 +86,7 @@ class DictReader:
         if value is None or value == "":
             return default
         if not isinstance(value, str):
-            raise BadRequestError(f"{self._kind} credentials: '{name}' must be a string.")
+            raise BadRequestError(f"{self._kind} credentials: {self.label(name)} must be a string.")
         return value
 
     def fail(self, detail: str) -> BadRequestError:

@@ -49,9 +49,16 @@ _TABLE: cls.StatusTable = MappingProxyType(
 )
 
 
+# NH's admCredential property names (ARM templates, the portal) -> ours.
+_NH_NAMES = MappingProxyType(
+    {"clientId": "client_id", "clientSecret": "client_secret", "authTokenUrl": "token_endpoint"}
+)
+
+
 @dataclass(frozen=True, repr=False)
 class AdmCredentials(MaskedRepr):
-    """Dict form: ``{"client_id", "client_secret", "endpoint"?, "token_endpoint"?}``."""
+    """Dict form: ``{"client_id", "client_secret", "endpoint"?, "token_endpoint"?}``, or NH's
+    admCredential names ``clientId``, ``clientSecret``, ``authTokenUrl``."""
 
     _SECRETS: ClassVar[frozenset[str]] = frozenset({"client_secret"})
 
@@ -62,7 +69,7 @@ class AdmCredentials(MaskedRepr):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> AdmCredentials:
-        read = DictReader("ADM", data, field_names(cls))
+        read = DictReader("ADM", data, field_names(cls), _NH_NAMES)
         return cls(
             client_id=read.required("client_id"),
             client_secret=read.required("client_secret"),

@@ -12,7 +12,12 @@ from typing import ClassVar
 
 from shared.http import is_field_value
 from shared.pns import _classify as cls
-from shared.pns._apns_auth import ProviderToken, load_client_certificate, load_signing_key
+from shared.pns._apns_auth import (
+    ProviderToken,
+    load_client_certificate,
+    load_signing_key,
+    pem_private_key,
+)
 from shared.pns._creds import DictReader, MaskedRepr, field_names
 from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage
 from shared.pns.http2 import H2Pool, Header, Response, TransportError
@@ -21,6 +26,27 @@ from shared.pns.options import PnsOptions
 APNS_PRODUCTION = "https://api.push.apple.com"
 APNS_SANDBOX = "https://api.sandbox.push.apple.com"
 _ENDPOINT_ALIASES = MappingProxyType({"production": APNS_PRODUCTION, "sandbox": APNS_SANDBOX})
+# NH's apnsCredential property names (ARM templates, the portal) -> ours. NH's endpoints name
+# Apple's device path (``https://api.push.apple.com:443/3/device``); the host is what counts.
+_NH_NAMES = MappingProxyType(
+    {
+        "appName": "bundle_id",
+        "keyId": "key_id",
+        "appId": "team_id",
+        "token": "signing_key",
+        "apnsCertificate": "certificate",
+        "certificateKey": "certificate_password",
+    }
+)
+_NH_IGNORED = frozenset({"thumbprint"})  # derived from the certificate; nothing to keep
+_NH_ENDPOINTS = MappingProxyType(
+    {
+        "https://api.push.apple.com:443/3/device": APNS_PRODUCTION,
+        "https://api.development.push.apple.com:443/3/device": APNS_SANDBOX,
+        "gateway.push.apple.com": APNS_PRODUCTION,
+        "gateway.sandbox.push.apple.com": APNS_SANDBOX,
+    }
+)
 
 _K = OutcomeKind
 # (status, reason) -> outcome; reasons are Apple's {"reason": ...} strings.
@@ -74,9 +100,11 @@ _PASS_THROUGH = ("apns-expiration", "apns-collapse-id", "apns-id")
 class ApnsCredentials(MaskedRepr):
     """Token auth (``key_id``, ``team_id``, ``signing_key``) or certificate auth (``certificate``).
 
-    Dict form: ``{"bundle_id", "endpoint"?, "key_id"?, "team_id"?, "signing_key"? (PEM .p8),
-    "certificate"? (PEM cert + key, or base64 PKCS#12), "certificate_password"?}``;
-    ``endpoint`` also takes the shorthands ``"production"`` and ``"sandbox"``.
+    Dict form: ``{"bundle_id", "endpoint"?, "key_id"?, "team_id"?, "signing_key"? (the .p8:
+    PEM, or its base64 body as NH's portal takes it), "certificate"? (PEM cert + key, or base64
+    PKCS#12), "certificate_password"?}``; ``endpoint`` also takes the shorthands
+    ``"production"`` and ``"sandbox"`` and NH's endpoint values. NH's names (``appName``,
+    ``keyId``, ``appId``, ``token``, ``apnsCertificate``, ``certificateKey``) are read too.
     """
 
     _SECRETS: ClassVar[frozenset[str]] = frozenset(
@@ -97,14 +125,16 @@ class ApnsCredentials(MaskedRepr):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> ApnsCredentials:
-        read = DictReader("APNs", data, field_names(cls))
+        read = DictReader("APNs", data, field_names(cls) | _NH_IGNORED, _NH_NAMES)
         endpoint = read.optional("endpoint", APNS_PRODUCTION) or APNS_PRODUCTION
+        endpoint = _NH_ENDPOINTS.get(endpoint.lower(), endpoint)
+        signing_key = read.optional("signing_key")
         creds = cls(
             bundle_id=read.required("bundle_id"),
             endpoint=_ENDPOINT_ALIASES.get(endpoint, endpoint).rstrip("/"),
             key_id=read.optional("key_id"),
             team_id=read.optional("team_id"),
-            signing_key=read.optional("signing_key"),
+            signing_key=None if signing_key is None else pem_private_key(signing_key),
             certificate=read.optional("certificate"),
             certificate_password=read.optional("certificate_password"),
         )

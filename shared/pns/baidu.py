@@ -38,8 +38,16 @@ _USER_AGENT = "BCCS_SDK/3.0 (Herald) Python/3 (Herald Baidu sender)"
 _FORM = "application/x-www-form-urlencoded;charset=utf-8"
 _CHANNEL = re.compile(r"[0-9A-Za-z_]{1,64}")
 # NH's credential property names for the fields.
+# NH's names: PascalCase in its REST API's hub description, camelCase in ARM templates.
 _NH_NAMES = MappingProxyType(
-    {"BaiduApiKey": "api_key", "BaiduSecretKey": "secret_key", "BaiduEndPoint": "endpoint"}
+    {
+        "BaiduApiKey": "api_key",
+        "BaiduSecretKey": "secret_key",
+        "BaiduEndPoint": "endpoint",
+        "baiduApiKey": "api_key",
+        "baiduSecretKey": "secret_key",
+        "baiduEndPoint": "endpoint",
+    }
 )
 
 _K = OutcomeKind

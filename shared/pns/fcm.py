@@ -58,11 +58,18 @@ _TABLE: cls.StatusTable = MappingProxyType(
 )
 
 
+# NH's fcmV1Credential property names (ARM templates, the portal) -> the service account's.
+_NH_NAMES = MappingProxyType(
+    {"projectId": "project_id", "clientEmail": "client_email", "privateKey": "private_key"}
+)
+
+
 @dataclass(frozen=True, repr=False)
 class FcmCredentials(MaskedRepr):
     """A Firebase service account. Dict form: the service-account JSON file's object
     (``project_id``, ``client_email``, ``private_key``, ``private_key_id``?, ``token_uri``?,
-    other fields of that file ignored) plus ``endpoint``?."""
+    other fields of that file ignored) plus ``endpoint``?; or NH's fcmV1Credential names
+    ``projectId``, ``clientEmail``, ``privateKey``."""
 
     _SECRETS: ClassVar[frozenset[str]] = frozenset({"private_key"})
 
@@ -76,7 +83,7 @@ class FcmCredentials(MaskedRepr):
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> FcmCredentials:
         allowed = field_names(cls) | _SERVICE_ACCOUNT_EXTRAS
-        read = DictReader("FCM", data, allowed)
+        read = DictReader("FCM", data, allowed, _NH_NAMES)
         creds = cls(
             project_id=read.required("project_id"),
             client_email=read.required("client_email"),

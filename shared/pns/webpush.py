@@ -54,11 +54,16 @@ _TABLE: cls.StatusTable = MappingProxyType(
 )
 
 
+# NH's browserCredential property names (ARM templates, the portal) -> ours.
+_NH_NAMES = MappingProxyType({"vapidPrivateKey": "private_key", "vapidPublicKey": "public_key"})
+
+
 @dataclass(frozen=True, repr=False)
 class WebPushCredentials(MaskedRepr):
     """VAPID keys. Dict form: ``{"subject" (mailto: or https: contact), "private_key"
     (base64url 32-byte P-256 scalar, as NH stores it, or PEM), "public_key"? (base64url
-    uncompressed point; checked against the private key)}``."""
+    uncompressed point; checked against the private key)}``, or NH's browserCredential names
+    ``subject``, ``vapidPrivateKey``, ``vapidPublicKey``."""
 
     _SECRETS: ClassVar[frozenset[str]] = frozenset({"private_key"})
 
@@ -68,7 +73,7 @@ class WebPushCredentials(MaskedRepr):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> WebPushCredentials:
-        read = DictReader("Web Push", data, field_names(cls))
+        read = DictReader("Web Push", data, field_names(cls), _NH_NAMES)
         creds = cls(
             subject=read.required("subject"),
             private_key=read.required("private_key"),

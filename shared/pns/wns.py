@@ -50,9 +50,20 @@ _TABLE: cls.StatusTable = MappingProxyType(
 )
 
 
+# NH's wnsCredential property names (ARM templates, the portal) -> ours.
+_NH_NAMES = MappingProxyType(
+    {
+        "packageSid": "client_id",
+        "secretKey": "client_secret",
+        "windowsLiveEndpoint": "token_endpoint",
+    }
+)
+
+
 @dataclass(frozen=True, repr=False)
 class WnsCredentials(MaskedRepr):
-    """Dict form: ``{"client_id", "client_secret", "tenant_id"?, "token_endpoint"?}``.
+    """Dict form: ``{"client_id", "client_secret", "tenant_id"?, "token_endpoint"?}``, or NH's
+    wnsCredential names ``packageSid``, ``secretKey``, ``windowsLiveEndpoint``.
 
     Without ``tenant_id`` it is the legacy flow (``client_id`` = Package SID
     ``ms-app://...``, at login.live.com); with it, the Entra ID client-credentials flow
@@ -68,7 +79,7 @@ class WnsCredentials(MaskedRepr):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> WnsCredentials:
-        read = DictReader("WNS", data, field_names(cls))
+        read = DictReader("WNS", data, field_names(cls), _NH_NAMES)
         return cls(
             client_id=read.required("client_id"),
             client_secret=read.required("client_secret"),

@@ -49,7 +49,10 @@ _REGID = re.compile(r"[A-Za-z0-9+/=_.:-]{1,512}")
 _INTEGERS = frozenset({"notify_type", "pass_through", "notify_id", "time_to_live", "time_to_send"})
 _TEXTS = frozenset({"title", "description", "restricted_package_name"})
 _NO_TARGETS = "No valid targets!"
-_NH_NAMES = MappingProxyType({"AppSecret": "app_secret", "Endpoint": "endpoint"})
+# NH's names: PascalCase in its REST API's hub description, camelCase in ARM templates.
+_NH_NAMES = MappingProxyType(
+    {"AppSecret": "app_secret", "Endpoint": "endpoint", "appSecret": "app_secret"}
+)
 
 _K = OutcomeKind
 # (Xiaomi's code, its reason or None) -> outcome, for answers whose code is not 0.

@@ -1,8 +1,10 @@
 """The NH installations API: ``/{hub}/installations/{installationId}`` and the listing.
 
 PUT answers 200 (created, replaced or unchanged), PATCH 200, GET 200 with the installation,
-DELETE 204 whether or not it existed. A write that loses a race with another writer re-reads
-and applies itself again, up to a few times, so concurrent PUTs and PATCHes all land.
+DELETE 204 whether or not it existed. PUT and PATCH say which in ``x-herald-change``
+(``created``, ``updated`` or ``unchanged``), which NH does not, so an import can count them.
+A write that loses a race with another writer re-reads and applies itself again, up to a few
+times, so concurrent PUTs and PATCHes all land.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from shared.registry.listing import list_installations
 from shared.request_json import parse_request_json
 from shared.store.installations import InstallationKey, LostRace, StoredInstallation
 
+CHANGE_HEADER = "x-herald-change"
 MAX_BODY_BYTES = 64 * 1024
 _WRITE_ATTEMPTS = 12
 _URL_PLATFORMS = {
@@ -63,7 +66,7 @@ def _live(stored: StoredInstallation | None) -> Installation | None:
 
 async def _write(
     engine: Engine, hub: Hub, key: InstallationKey, caller: access.Caller, change: Change
-) -> None:
+) -> HttpAnswer:
     """Read, change, check and save; on a lost race read again and redo the change."""
     store = engine.installations
     for attempt in range(_WRITE_ATTEMPTS):
@@ -72,11 +75,11 @@ async def _write(
         _check_channels(engine, new)
         access.check_write(caller, hub, _live(stored), new)
         try:
-            await store.save(key, stored, new)
+            saved = await store.save(key, stored, new)
         except LostRace:
             await _back_off(attempt)
             continue
-        return
+        return HttpAnswer(200, headers={CHANGE_HEADER: saved.value})
     raise ConflictError("The installation kept changing under this write; try again.")
 
 
@@ -89,8 +92,7 @@ async def _put(
     new = parse_installation(
         _json_body(request), max_tags=hub.max_tags, installation_id=key.installation_id
     )
-    await _write(engine, hub, key, caller, lambda _: new)
-    return HttpAnswer(200)
+    return await _write(engine, hub, key, caller, lambda _: new)
 
 
 async def _patch(
@@ -107,8 +109,7 @@ async def _patch(
             raise NotFoundError("Installation not found.")
         return apply_patch(current, operations, max_tags=hub.max_tags)
 
-    await _write(engine, hub, key, caller, change)
-    return HttpAnswer(200)
+    return await _write(engine, hub, key, caller, change)
 
 
 async def _get(
