@@ -11,15 +11,18 @@ PY := $(VENV)/bin/python
 RUNTIME_VENV := .venv-runtime
 PORT ?= 7071
 HTTPS_PORT ?= 7072
+SIM_PORT ?= 7073
 
 .PHONY: run test lint bench install clean infra
 
 install: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	# The `herald` command (.venv/bin/herald), running this checkout's code.
+	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -38,7 +41,7 @@ $(RUNTIME_VENV)/.installed: requirements.txt
 	touch $@
 
 run: install
-	$(PY) -m devstack --port $(PORT) --https-port $(HTTPS_PORT)
+	$(PY) -m devstack --port $(PORT) --https-port $(HTTPS_PORT) --control-port $(SIM_PORT)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .

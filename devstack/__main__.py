@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 from pathlib import Path
 
+from devstack.claim import StackRefused
 from devstack.stack import Stack, StackOptions
 
 
@@ -15,6 +17,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--https-port", type=int, default=7072)
+    parser.add_argument(
+        "--control-port", type=int, default=7073, help="the PNS simulators' control API"
+    )
     parser.add_argument("--hub", default="demo")
     parser.add_argument("--state-dir", type=Path, default=Path(".runtime"))
     parser.add_argument("--azurite-location", type=Path, default=Path(".azurite"))
@@ -29,6 +34,7 @@ def main() -> None:
         state_dir=args.state_dir.resolve(),
         azurite_location=args.azurite_location.resolve(),
         settings_file=args.settings_file.resolve(),
+        control_port=args.control_port,
     )
 
     async def run() -> None:
@@ -38,7 +44,11 @@ def main() -> None:
             loop.add_signal_handler(signum, stack.stop)
         await stack.run()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except StackRefused as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from devstack.claim import check_ports_free, claim_state_dir, release
 from devstack.simulated import app_settings, hub_credentials
 from emulator.azurite import Azurite
 from emulator.pns.certs import ensure_certs
 from shared.auth.sas import format_connection_string
+from shared.cli.local_stack import LocalStack
 from shared.config import Settings
 from shared.engine import Engine
 from shared.errors import NotFoundError
@@ -48,6 +50,7 @@ class StackOptions:
     state_dir: Path
     azurite_location: Path
     settings_file: Path = SETTINGS_FILE
+    control_port: int = 7073  # the PNS simulators' control API: fixed, so saved URLs work
 
 
 def local_settings(path: Path) -> dict[str, str]:
@@ -69,8 +72,28 @@ class Stack:
         self._stopping.set()
 
     async def run(self) -> None:
+        """Raises StackRefused, having touched nothing, when a stack already runs here or a
+        port is taken."""
         options = self.options
-        options.state_dir.mkdir(parents=True, exist_ok=True)
+        running = LocalStack.read(options.state_dir)
+        lock = claim_state_dir(
+            options.state_dir, f", {running.url} and {running.https_url}" if running else ""
+        )
+        try:
+            check_ports_free(
+                [
+                    ("--port", options.port),
+                    ("--https-port", options.https_port),
+                    ("--control-port", options.control_port),
+                ]
+            )
+            await self._run()
+        finally:
+            LocalStack.remove(options.state_dir)
+            release(lock)
+
+    async def _run(self) -> None:
+        options = self.options
         values = local_settings(options.settings_file)
         azurite = await Azurite.start(REPO, options.azurite_location)
         children: list[subprocess.Popen[bytes]] = []
@@ -100,7 +123,11 @@ class Stack:
         return self.options.state_dir / "pns"
 
     async def _start_simulators(self) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-        args = [sys.executable, "-m", "emulator.pns", "--state-dir", str(self._pns_state)]
+        args = [
+            sys.executable, "-m", "emulator.pns",
+            "--state-dir", str(self._pns_state),
+            "--control-port", str(self.options.control_port),
+        ]  # fmt: skip
         process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE)
         assert process.stdout is not None
         line = await asyncio.to_thread(process.stdout.readline)
@@ -157,14 +184,17 @@ class Stack:
         full, listen = hub.policies[FULL_POLICY], hub.policies[LISTEN_POLICY]
         full_string = format_connection_string(endpoint, full.name, full.primary_key)
         listen_string = format_connection_string(endpoint, listen.name, listen.primary_key)
-        stack = {
-            "storage": storage,
-            "url": ready["url"],
-            "https_url": ready["https_url"],
-            "hub": hub.name,
-            "ca_file": str(ca_file),
-        }
-        (self.options.state_dir / "stack.json").write_text(json.dumps(stack, indent=2))
+        LocalStack(
+            pid=os.getpid(),
+            storage=storage,
+            url=ready["url"],
+            https_url=f"https://localhost:{self.options.https_port}",
+            endpoint=endpoint,
+            ca_file=str(ca_file),
+            hub=hub.name,
+            control=endpoints["control"],
+            settings_file=str(self.options.settings_file),
+        ).write(self.options.state_dir)
         lines = [
             "",
             "Herald is running.",
@@ -194,6 +224,9 @@ class Stack:
             "-H 'ServiceBusNotification-Tags: news' -H 'Content-Type: application/json' "
             """-d '{"aps":{"alert":"Hello from Herald"}}'""",
             f"  curl '{endpoints['control']}/records?platform=apns'",
+            "",
+            "Manage it: .venv/bin/herald --help (hubs, keys, credentials; import and export",
+            'installations with --connection-string "$FULL_CONNECTION_STRING").',
             "",
             "Stop with Ctrl-C.",
         ]

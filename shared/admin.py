@@ -1,9 +1,12 @@
-"""``python -m shared.admin``: create and manage hubs, keys, credentials and policies.
+"""``herald`` (or ``python -m shared.admin``): create and manage hubs, keys, credentials and
+policies, and move installations in and out.
 
 Hub commands talk to Azure Storage with the app's own settings (``AzureWebJobsStorage`` and
 ``HERALD_SECRET_KEY``), read from the environment, then from ``local.settings.json``, then
-from the running local stack (``.runtime/stack.json``). Secrets are masked unless a command
-exists to print them (``connection-strings``, ``sas-token``).
+from the running local stack (``.runtime/stack.json``). ``import`` and ``export`` call
+Herald's HTTP API with a connection string; the running local stack's CA is trusted for them.
+Secrets are masked unless a command exists to print them (``connection-strings``,
+``sas-token``). Every failure is one line on standard error and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from azure.core.exceptions import ServiceRequestError
+
 from shared.auth.sas import (
     AccessRight,
     SasPolicy,
@@ -28,26 +33,30 @@ from shared.auth.sas import (
     generate_sas_token,
 )
 from shared.auth.user_token import UserTokenAlgorithm, UserTokenIssuer
-from shared.client import HeraldClient
+from shared.cli.connect import add_connection_options, explain, open_client
+from shared.cli.credential_flags import FORMATS, add_credential_options, credential_document
+from shared.cli.local_stack import RUNTIME_DIR, LocalStack
+from shared.cli.transfer import export_lines, import_lines
 from shared.config import Settings
 from shared.engine import Engine
+from shared.errors import BadRequestError, HeraldError, NotFoundError
 from shared.hubs.model import FULL_POLICY, LISTEN_POLICY, Hub, TagPolicy
 from shared.pns.base import Platform
+from shared.pns.credentials import read_credential
+from shared.pns.options import PnsOptions
+from shared.pns.registry import build_sender
 
-RUNTIME_STACK = Path(".runtime") / "stack.json"
-DEFAULT_ENDPOINT = "sb://localhost:7071/"
 
-
-def load_local_environment(directory: Path) -> None:
-    """Fill unset settings from local.settings.json and the running local stack."""
-    settings_file = directory / "local.settings.json"
+def load_local_environment(directory: Path, stack: LocalStack | None) -> None:
+    """Fill unset settings from local.settings.json (the running local stack's, else the one
+    in ``directory``) and the stack's storage."""
+    settings_file = Path(stack.settings_file) if stack else directory / "local.settings.json"
     if settings_file.is_file():
         for key, value in json.loads(settings_file.read_text()).get("Values", {}).items():
             if value and not os.environ.get(key):
                 os.environ[key] = str(value)
-    stack = directory / RUNTIME_STACK
-    if stack.is_file() and not os.environ.get("AzureWebJobsStorage"):
-        os.environ["AzureWebJobsStorage"] = json.loads(stack.read_text())["storage"]
+    if stack is not None and not os.environ.get("AzureWebJobsStorage"):
+        os.environ["AzureWebJobsStorage"] = stack.storage
 
 
 def _mask(secret: str) -> str:
@@ -81,10 +90,28 @@ def connection_strings(hub: Hub, endpoint: str) -> dict[str, str]:
     }
 
 
+def _endpoint(args: argparse.Namespace, settings: Settings) -> str | None:
+    """--endpoint, else the running local stack's, else the deployment's first public host."""
+    if args.endpoint:
+        return str(args.endpoint)
+    if args.stack is not None:
+        return str(args.stack.endpoint)
+    hosts = sorted(settings.public_hosts.hosts, key=str)
+    if hosts:
+        host, port = hosts[0]
+        return f"sb://{host}/" if port is None else f"sb://{host}:{port}/"
+    return None
+
+
+_NO_ENDPOINT = "give --endpoint sb://<the host clients reach Herald by>/ to have them printed"
+
+
 async def _create(engine: Engine, args: argparse.Namespace) -> Any:
     hub = Hub.new(args.hub, shard_count=args.shards, max_tags=args.max_tags)
     await engine.hubs.create_hub(hub)
-    return {"hub": describe(hub), "connectionStrings": connection_strings(hub, args.endpoint)}
+    endpoint = _endpoint(args, engine.settings)
+    strings = _NO_ENDPOINT if endpoint is None else connection_strings(hub, endpoint)
+    return {"hub": describe(hub), "connectionStrings": strings}
 
 
 async def _show(engine: Engine, args: argparse.Namespace) -> Any:
@@ -118,9 +145,17 @@ async def _change(engine: Engine, name: str, change: Callable[[Hub], Hub]) -> Hu
     return await engine.hubs.replace_hub(hub)
 
 
+def _policy(hub: Hub, name: str) -> SasPolicy:
+    policy = hub.policies.get(name)
+    if policy is None:
+        names = ", ".join(sorted(hub.policies))
+        raise NotFoundError(f"The hub {hub.name!r} has no policy {name!r}; it has {names}.")
+    return policy
+
+
 async def _rotate(engine: Engine, args: argparse.Namespace) -> Any:
     def rotate(hub: Hub) -> Hub:
-        policy = hub.policies[args.policy]
+        policy = _policy(hub, args.policy)
         if args.key == "primary":
             policy = replace(policy, primary_key=generate_key())
         else:
@@ -144,20 +179,26 @@ async def _add_policy(engine: Engine, args: argparse.Namespace) -> Any:
 
 
 async def _strings(engine: Engine, args: argparse.Namespace) -> Any:
-    return connection_strings(await engine.hubs.get_hub(args.hub, fresh=True), args.endpoint)
+    hub = await engine.hubs.get_hub(args.hub, fresh=True)
+    endpoint = _endpoint(args, engine.settings)
+    if endpoint is None:
+        raise BadRequestError(f"No local stack runs here: {_NO_ENDPOINT}.")
+    return connection_strings(hub, endpoint)
 
 
 async def _token(engine: Engine, args: argparse.Namespace) -> Any:
     hub = await engine.hubs.get_hub(args.hub, fresh=True)
-    policy = hub.policies[args.policy]
+    policy = _policy(hub, args.policy)
     expiry = int(time.time()) + args.ttl
     return generate_sas_token(args.uri, key_name=policy.name, key=policy.primary_key, expiry=expiry)
 
 
 async def _set_credential(engine: Engine, args: argparse.Namespace) -> Any:
-    text = await asyncio.to_thread(args.file.read_text if args.file else sys.stdin.read)
-    credential = json.loads(text)
     platform = Platform(args.platform)
+    credential = read_credential(platform, await asyncio.to_thread(credential_document, args))
+    # The sender as a send would build it: this also checks what the sender checks, such as
+    # the Baidu and Xiaomi endpoints' hosts. It connects to nothing until a send.
+    await build_sender(platform, credential, PnsOptions.from_settings(engine.settings)).aclose()
     hub = await _change(
         engine, args.hub, lambda h: replace(h, credentials={**h.credentials, platform: credential})
     )
@@ -181,42 +222,63 @@ async def _user_issuer(engine: Engine, args: argparse.Namespace) -> Any:
     return describe(hub)["userTokenIssuer"]
 
 
+class _Failed(Exception):
+    """The command ran and reported its result, but part of the work failed."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("part of the work failed")
+        self.result = result
+
+
+class _Unreachable(Exception):
+    """Herald's HTTP API could not be used at all; the message says why, in one line."""
+
+
 async def _export(args: argparse.Namespace) -> Any:
-    count = 0
-    async with _client(args) as client:
-        with args.out.open("w") as out:
-            async for line in client.export_lines():
-                out.write(line + "\n")
-                count += 1
-    return {"exported": count, "to": str(args.out)}
+    async with open_client(args, args.stack) as client:
+        try:
+            return await export_lines(client, args.out)
+        except Exception as error:
+            raise _Unreachable(explain(error, client.url) or error) from error
 
 
 async def _import(args: argparse.Namespace) -> Any:
-    count = 0
-    async with _client(args) as client:
-        with args.input.open() as lines:
-            for line in lines:
-                if line.strip():
-                    await client.put_installation(json.loads(line))
-                    count += 1
-    return {"imported": count, "from": str(args.input)}
-
-
-def _client(args: argparse.Namespace) -> HeraldClient:
-    if args.http:
-        return HeraldClient.over_http(args.connection_string, args.hub)
-    return HeraldClient(args.connection_string, args.hub)
+    if not args.input.is_file():
+        raise BadRequestError(f"{args.input}: no such file.")
+    async with open_client(args, args.stack) as client:
+        try:
+            summary, complete = await import_lines(client, args.input)
+        except Exception as error:
+            raise _Unreachable(explain(error, client.url) or error) from error
+    if not complete:
+        raise _Failed(summary)
+    return summary
 
 
 Command = Callable[[Engine, argparse.Namespace], Awaitable[Any]]
+_ENDPOINT_HELP = (
+    "the endpoint the connection strings name, sb://host[:port]/ (default: the running local "
+    "stack's, else the first of HERALD_PUBLIC_HOSTS)"
+)
+
+
+def _program() -> str:
+    return "herald" if Path(sys.argv[0]).name == "herald" else "python -m shared.admin"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m shared.admin", description=__doc__)
+    parser = argparse.ArgumentParser(prog=_program(), description=__doc__)
+    parser.add_argument(
+        "--stack-dir",
+        type=Path,
+        default=RUNTIME_DIR,
+        help="where `make run` describes the local stack (default: %(default)s)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show a failure's traceback")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text)
+    def command(name: str, run: Command, help_text: str, **options: Any) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text, **options)
         sub.set_defaults(run=run)
         if name not in ("list", "reseal"):
             sub.add_argument("hub")
@@ -225,7 +287,7 @@ def _parser() -> argparse.ArgumentParser:
     create = command("create", _create, "create a hub with NH's two default policies")
     create.add_argument("--shards", type=int, default=16)
     create.add_argument("--max-tags", type=int, default=200)
-    create.add_argument("--endpoint", default=DEFAULT_ENDPOINT)
+    create.add_argument("--endpoint", help=_ENDPOINT_HELP)
     command("show", _show, "show a hub, secrets masked")
     command("list", _list, "list hubs")
     command("delete", _delete, "delete a hub and, over the next timer runs, all its data")
@@ -237,16 +299,24 @@ def _parser() -> argparse.ArgumentParser:
     policy.add_argument("policy")
     policy.add_argument("--rights", required=True, help="comma-separated: Listen,Send,Manage")
     strings = command("connection-strings", _strings, "print each policy's connection string")
-    strings.add_argument("--endpoint", default=DEFAULT_ENDPOINT)
-    token = command("sas-token", _token, "print a SAS token")
-    token.add_argument("--policy", default=LISTEN_POLICY)
-    token.add_argument("--uri", required=True, help="the resource URI the token covers")
-    token.add_argument("--ttl", type=int, default=3600, help="seconds")
-    credential = command("set-credential", _set_credential, "set a PNS credential from JSON")
-    credential.add_argument("platform", choices=[p.value for p in Platform])
-    credential.add_argument(
-        "--file", type=Path, help="the credential JSON (default: standard input)"
+    strings.add_argument("--endpoint", help=_ENDPOINT_HELP)
+    token = command("sas-token", _token, "print a SAS token for the Authorization header")
+    token.add_argument(
+        "--policy",
+        default=LISTEN_POLICY,
+        help=f"the policy whose key signs it (default: %(default)s, which may only register "
+        f"devices; {FULL_POLICY} may also send and manage)",
     )
+    token.add_argument("--uri", required=True, help="the resource URI the token covers")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds (default: %(default)s)")
+    credential = command(
+        "set-credential",
+        _set_credential,
+        "set a hub's credential for one push service, checked before it is stored",
+        epilog=FORMATS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_credential_options(credential)
     tags = command("set-tag-policy", _tag_policy, "what Listen-key clients may tag")
     tags.add_argument("--allow", action="append", help="glob pattern (repeatable)")
     tags.add_argument("--reserved", action="append", help="prefix only backends may set")
@@ -257,16 +327,18 @@ def _parser() -> argparse.ArgumentParser:
     issuer.add_argument(
         "--key-file", type=Path, required=True, help="HS256 secret or PEM public key"
     )
-    for name, transfer_run, direction in (
-        ("export", _export, "--out"),
-        ("import", _import, "--input"),
+    for name, transfer_run, direction, right, what in (
+        ("export", _export, "--out", "Manage", "write every installation to FILE"),
+        ("import", _import, "--input", "Listen", "create or update each installation of FILE"),
     ):
-        transfer = commands.add_parser(name, help=f"{name} installations as JSON lines (NH API)")
+        transfer = commands.add_parser(
+            name, help=f"{name} installations as JSON lines", description=f"{what}, one JSON "
+            "line each, through Herald's HTTP API; shows progress and ends with counts"
+        )  # fmt: skip
         transfer.set_defaults(run=None, transfer=transfer_run)
         transfer.add_argument("hub")
-        transfer.add_argument("--connection-string", required=True, help="a Manage policy's")
-        transfer.add_argument(direction, type=Path, required=True)
-        transfer.add_argument("--http", action="store_true", help="plain http (a local stack)")
+        transfer.add_argument(direction, type=Path, required=True, metavar="FILE")
+        add_connection_options(transfer, right=right)
     return parser
 
 
@@ -280,17 +352,40 @@ async def _run(args: argparse.Namespace) -> Any:
         await engine.aclose()
 
 
+def _failure(error: BaseException) -> str:
+    """One line for what went wrong, saying what to do where that is known."""
+    if isinstance(error, HeraldError):
+        return error.detail
+    if isinstance(error, _Unreachable):
+        return str(error)
+    if isinstance(error, ServiceRequestError):
+        return (
+            f"cannot reach storage ({error.message.splitlines()[0]}): is the local stack "
+            "running (`make run`), or is AzureWebJobsStorage set?"
+        )
+    if isinstance(error, OSError):
+        return str(error)
+    return f"{type(error).__name__}: {error} (--debug shows where)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    load_local_environment(Path.cwd())
-    from shared.errors import HeraldError
-
+    args.stack = LocalStack.read(args.stack_dir)
+    load_local_environment(Path.cwd(), args.stack)
     try:
         result = asyncio.run(_run(args))
-    except HeraldError as error:
-        print(f"error: {error.detail}", file=sys.stderr)
+    except _Failed as failed:
+        print(json.dumps(failed.result, indent=2, ensure_ascii=False))
         return 1
-    print(result if isinstance(result, str) else json.dumps(result, indent=2))
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"error: {_failure(error)}", file=sys.stderr)
+        return 1
+    print(result if isinstance(result, str) else json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 

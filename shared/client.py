@@ -1,6 +1,7 @@
 """A small async client for Herald's NH API, used by the admin command (export and import).
 
-It signs each request the way the NH JS SDK does (the token's ``sr`` is the namespace root).
+It signs each request the way the NH JS SDK does (the token's ``sr`` is the namespace root, the
+connection string's endpoint as https), wherever ``base_url`` sends the request.
 """
 
 from __future__ import annotations
@@ -18,33 +19,31 @@ import httpx
 from shared.auth.sas import generate_sas_token, parse_connection_string
 
 API_VERSION = "2020-06"
+CHANGE_HEADER = "x-herald-change"
 TOKEN_SECONDS = 3600
 
 
 class HeraldClientError(RuntimeError):
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(f"{status}: {detail}")
-        self.status = status
+        self.status, self.detail = status, detail
 
 
 class HeraldClient:
     def __init__(
-        self, connection_string: str, hub: str, *, verify: bool | ssl.SSLContext = True
+        self,
+        connection_string: str,
+        hub: str,
+        *,
+        verify: bool | ssl.SSLContext = True,
+        base_url: str | None = None,
     ) -> None:
         parsed = parse_connection_string(connection_string)
         self._root = parsed.endpoint.replace("sb://", "https://", 1).rstrip("/") + "/"
         self._key_name, self._key = parsed.key_name, parsed.key
         self.hub = hub
-        self._http = httpx.AsyncClient(base_url=self._root, verify=verify, timeout=30)
-
-    @classmethod
-    def over_http(cls, connection_string: str, hub: str) -> HeraldClient:
-        """The same client, but plain http to the endpoint's host (a local stack)."""
-        client = cls(connection_string, hub)
-        client._http = httpx.AsyncClient(
-            base_url=client._root.replace("https://", "http://", 1), timeout=30
-        )
-        return client
+        self.url = base_url or self._root
+        self._http = httpx.AsyncClient(base_url=self.url, verify=verify, timeout=30)
 
     async def __aenter__(self) -> HeraldClient:
         return self
@@ -76,9 +75,11 @@ class HeraldClient:
             raise HeraldClientError(response.status_code, response.text)
         return response
 
-    async def put_installation(self, installation: dict[str, Any]) -> None:
+    async def put_installation(self, installation: dict[str, Any]) -> str:
+        """Create or replace; answers what Herald did: created, updated or unchanged."""
         path = f"installations/{quote(str(installation['installationId']))}"
-        await self._request("PUT", path, json=installation)
+        response = await self._request("PUT", path, json=installation)
+        return str(response.headers.get(CHANGE_HEADER, "updated"))  # NH itself does not say
 
     async def patch_installation(
         self, installation_id: str, operations: Sequence[dict[str, Any]]

@@ -1,4 +1,5 @@
-"""``python -m emulator.pns [--host H] [--state-dir DIR] [--apns-port P] [--reuseport]``
+"""``python -m emulator.pns [--host H] [--state-dir DIR] [--apns-port P] [--control-port P]
+[--reuseport]``
 
 Prints one JSON line of endpoints to stdout once everything listens, then logs to stderr until
 SIGINT or SIGTERM.
@@ -22,6 +23,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--state-dir", type=Path, default=None, help="CA, keys, credentials")
     parser.add_argument("--apns-port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--control-port", type=int, default=0, help="0: a free port")
     parser.add_argument("--reuseport", action="store_true", help="SO_REUSEPORT on the APNs port")
     parser.add_argument("--max-concurrent-streams", type=int, default=DEFAULT_MAX_STREAMS)
     parser.add_argument("--log-level", default="INFO")
@@ -39,6 +41,7 @@ async def _serve(args: argparse.Namespace) -> None:
         apns_port=args.apns_port,
         reuseport=args.reuseport,
         max_concurrent_streams=args.max_concurrent_streams,
+        control_port=args.control_port,
     ) as sims:
         sys.stdout.write(json.dumps(sims.endpoints.to_json()) + "\n")
         sys.stdout.flush()

@@ -79,11 +79,11 @@ class _Servers:
         self._servers.append(server)
         return _origin("https", self.host, sock.getsockname()[1])
 
-    async def control(self, app: web.Application) -> str:
+    async def control(self, app: web.Application, port: int = 0) -> str:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         loopback = "::1" if ":" in self.host else "127.0.0.1"  # never exposed beyond the host
-        sock = listening_socket(loopback, 0)
+        sock = listening_socket(loopback, port)
         await web.SockSite(self._runner, sock).start()
         return _origin("http", loopback, sock.getsockname()[1])
 
@@ -108,15 +108,19 @@ async def running_simulators(
     apns_port: int = 0,
     reuseport: bool = False,
     max_concurrent_streams: int = DEFAULT_MAX_STREAMS,
+    control_port: int = 0,
 ) -> AsyncIterator[RunningSimulators]:
-    """All seven simulators and the control API, each on a free port of ``host``."""
+    """All seven simulators and the control API, each on a free port of ``host`` (the APNs
+    and control ports may be given)."""
     with contextlib.ExitStack() as stack:
         if state_dir is None:
             state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pns-sim-")))
         hub = SimulatorHub(state_dir)
         servers = _Servers(host)
         try:
-            endpoints = await _start(servers, hub, apns_port, reuseport, max_concurrent_streams)
+            endpoints = await _start(
+                servers, hub, (apns_port, control_port), reuseport, max_concurrent_streams
+            )
             _creds.write_run_files(state_dir, hub.credentials, endpoints.fcm_token_uri)
             control = ControlClient(endpoints.control)
             try:
@@ -128,8 +132,13 @@ async def running_simulators(
 
 
 async def _start(
-    servers: _Servers, hub: SimulatorHub, apns_port: int, reuseport: bool, max_streams: int
+    servers: _Servers,
+    hub: SimulatorHub,
+    ports: tuple[int, int],
+    reuseport: bool,
+    max_streams: int,
 ) -> Endpoints:
+    apns_port, control_port = ports
     apns = await servers.listen(
         servers.h2(hub.apns, max_streams),
         ["h2"],
@@ -148,7 +157,7 @@ async def _start(
     baidu = await servers.listen(servers.h1(hub.baidu), ["http/1.1"], hub)
     xiaomi = await servers.listen(servers.h1(hub.xiaomi), ["http/1.1"], hub)
     endpoints: Endpoints | None = None
-    control = await servers.control(control_app(hub, lambda: _known(endpoints)))
+    control = await servers.control(control_app(hub, lambda: _known(endpoints)), control_port)
     endpoints = Endpoints(
         apns=apns,
         fcm=fcm,

@@ -56,9 +56,11 @@ async def test_export_then_import_twice_reproduces_the_registry(
     assert (await _admin(nh, "export", "--out", str(exported)))["exported"] == 7
 
     target = NhCaller(app.url, await create_hub(azurite, f"copy{uuid.uuid4().hex[:10]}"))
-    assert (await _admin(target, "import", "--input", str(exported)))["imported"] == 7
+    first = await _admin(target, "import", "--input", str(exported))
+    assert (first["created"], first["unchanged"], first["failed"]) == (7, 0, 0)
     rows_once = await installation_rows(engine, target.hub.name)  # type: ignore[arg-type]
-    assert (await _admin(target, "import", "--input", str(exported)))["imported"] == 7
+    second = await _admin(target, "import", "--input", str(exported))
+    assert (second["created"], second["updated"], second["unchanged"]) == (0, 0, 7)
     rows_twice = await installation_rows(engine, target.hub.name)  # type: ignore[arg-type]
 
     # The second import changed nothing: no version moved, no row was rewritten.
