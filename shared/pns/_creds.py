@@ -45,10 +45,13 @@ class DictReader:
         data: Mapping[str, object],
         allowed: frozenset[str],
         aliases: Mapping[str, str] | None = None,
+        ignored: frozenset[str] = frozenset(),
     ) -> None:
         """``aliases`` maps another spelling of a field (NH's credential property names) to
-        the field; a credential may use either, not both."""
+        the field; a credential may use either, not both. ``ignored`` names NH properties
+        that are accepted and dropped."""
         aliases = aliases or {}
+        data = {key: value for key, value in data.items() if key not in ignored}
         named: dict[str, object] = {}
         self._spelled: dict[str, str] = {}
         self._nh_name: dict[str, str] = {}
@@ -61,10 +64,11 @@ class DictReader:
             named[field], self._spelled[field] = value, key
         unknown = sorted(self._spelled[f] for f in set(named) - allowed)
         if unknown:
-            known = sorted(allowed | set(aliases))
+            nh = sorted(set(aliases) | ignored)
+            also = f" (or NH's: {', '.join(nh)})" if nh else ""
             raise BadRequestError(
                 f"{kind} credentials: unknown field(s) {', '.join(unknown)}; "
-                f"the fields are {', '.join(known)}."
+                f"the fields are {', '.join(sorted(allowed))}{also}."
             )
         self._kind = kind
         self._data = named

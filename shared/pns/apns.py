@@ -125,7 +125,7 @@ class ApnsCredentials(MaskedRepr):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> ApnsCredentials:
-        read = DictReader("APNs", data, field_names(cls) | _NH_IGNORED, _NH_NAMES)
+        read = DictReader("APNs", data, field_names(cls), _NH_NAMES, _NH_IGNORED)
         endpoint = read.optional("endpoint", APNS_PRODUCTION) or APNS_PRODUCTION
         endpoint = _NH_ENDPOINTS.get(endpoint.lower(), endpoint)
         signing_key = read.optional("signing_key")
