@@ -403,22 +403,26 @@ class InstallationScanner:
         top: int,
         max_tags: int,
     ) -> tuple[list[Installation], ScanPosition | None]:
+        """Up to ``top`` installations from ``position`` on, read across as many shards as
+        it takes to fill the page; and where the next page starts (None: nothing is left)."""
         shard, continuation = position.shard, position.continuation
-        while shard < shard_count:
+        found: list[Installation] = []
+        while shard < shard_count and len(found) < top:
+            wanted = top - len(found)
             if filters.tag is not None:
-                found, continuation = await self._tag_page(
-                    hub, shard, filters.tag, top, continuation, max_tags
+                more, continuation = await self._tag_page(
+                    hub, shard, filters.tag, wanted, continuation, max_tags
                 )
             else:
-                found, continuation = await self._row_page(
-                    hub, shard, filters, top, continuation, max_tags
+                more, continuation = await self._row_page(
+                    hub, shard, filters, wanted, continuation, max_tags
                 )
+            found += more
             if continuation is None:
-                shard, continuation = shard + 1, None
-            if found:
-                more = shard < shard_count
-                return found, ScanPosition(shard, continuation) if more else None
-        return [], None
+                shard += 1
+        if shard >= shard_count:
+            return found, None
+        return found, ScanPosition(shard, continuation)
 
     async def _row_page(
         self,

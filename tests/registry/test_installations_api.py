@@ -149,7 +149,7 @@ async def test_unknown_hub_is_404(nh: NhCaller) -> None:
     assert response.status_code == 404
 
 
-async def test_listing_pages_through_every_installation_once(nh: NhCaller) -> None:
+async def test_listing_pages_through_every_installation_once_in_full_pages(nh: NhCaller) -> None:
     platforms = ["apns", "fcmv1", "adm"]
     async with nh.client() as http:
         for i in range(23):
@@ -164,29 +164,38 @@ async def test_listing_pages_through_every_installation_once(nh: NhCaller) -> No
                 await http.put(f"/installations/i{i:02d}", json=body, headers=nh.headers())
             ).status_code == 200
 
-        async def collect(**params: str) -> list[str]:
+        async def collect(top: str = "4", **params: str) -> list[str]:
             seen: list[str] = []
+            sizes: list[int] = []
             token = None
             while True:
-                query = dict(params, top="4") | ({"continuationToken": token} if token else {})
+                query = dict(params, top=top) | ({"continuationToken": token} if token else {})
                 page = await http.get("/installations", params=query, headers=nh.headers())
                 assert page.status_code == 200
-                seen += [i["installationId"] for i in page.json()["installations"]]
+                found = [i["installationId"] for i in page.json()["installations"]]
+                seen, sizes = seen + found, [*sizes, len(found)]
                 token = page.json()["continuationToken"]
                 assert page.headers.get("x-ms-continuationtoken") == token
                 if token is None:
+                    # The 23 devices lie across the hub's 16 shards; every page but the last
+                    # is filled up to top, and the last is empty only after a full one.
+                    assert all(size == int(top) for size in sizes[:-1]), sizes
+                    assert sizes[-1] > 0 or len(sizes) == 1 or sizes[-2] == int(top), sizes
                     return seen
 
         everything = await collect()
         apns = await collect(platform="apns")
         even = await collect(tag="even")
         user = await collect(userId="user1")
+        one_page = await http.get("/installations", headers=nh.headers())  # top: 100
         lines = await http.get("/installations", headers=nh.headers(accept="application/x-ndjson"))
     assert sorted(everything) == [f"i{i:02d}" for i in range(23)]
     assert len(everything) == len(set(everything))
     assert sorted(apns) == [f"i{i:02d}" for i in range(0, 23, 3)]
     assert sorted(even) == [f"i{i:02d}" for i in range(0, 23, 2)]
     assert sorted(user) == [f"i{i:02d}" for i in range(1, 23, 5)]
+    assert len(one_page.json()["installations"]) == 23
+    assert one_page.json()["continuationToken"] is None
     assert lines.headers["content-type"] == "application/x-ndjson"
     assert all(json.loads(line)["installationId"] for line in lines.text.splitlines())
 
