@@ -64,8 +64,8 @@ class DictReader:
             named[field], self._spelled[field] = value, key
         unknown = sorted(self._spelled[f] for f in set(named) - allowed)
         if unknown:
-            nh = sorted(set(aliases) | ignored)
-            also = f" (or NH's: {', '.join(nh)})" if nh else ""
+            nh_names = sorted(set(aliases) | ignored)
+            also = f" (or NH's: {', '.join(nh_names)})" if nh_names else ""
             raise BadRequestError(
                 f"{kind} credentials: unknown field(s) {', '.join(unknown)}; "
                 f"the fields are {', '.join(sorted(allowed))}{also}."
