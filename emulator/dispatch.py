@@ -1,4 +1,11 @@
-"""Run one invocation end to end: invoke, write its output bindings, log the outcome."""
+"""Run one invocation end to end: invoke, write its output bindings, log the outcome.
+
+The outcome line is Azure's host's "Executed" line, with the HTTP status of an HTTP trigger's
+answer added (Azure's says "Succeeded" for a 401 too). Its level follows what happened: DEBUG
+for a success (each queue step and each 2xx answer: the app logs what a send did itself), INFO
+for a timer run, a redelivered queue message and a 4xx answer, WARNING for a 5xx answer or a
+failed invocation.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,15 @@ from emulator.invoke import FunctionInvoker, Invocation, InvocationError
 from emulator.storage import QueueClients, connection_string, encode_message, queue_output_bodies
 
 log = logging.getLogger("emulator.host")
+DEBUG, WARNING = logging.DEBUG, logging.WARNING
+
+
+def http_status(invocation: Invocation) -> int | None:
+    """The status of the invocation's HTTP answer; None when it has none."""
+    for kind, datum in invocation.outputs.values():
+        if kind == "http":
+            return 200 if datum.type == "string" else int(datum.value["status_code"].value)
+    return None
 
 
 class Dispatcher:
@@ -33,23 +49,33 @@ class Dispatcher:
     ) -> Invocation:
         """Invoke ``name`` and flush its queue outputs; raises InvocationError on failure."""
         invoker = self.invokers[name]
+        trigger_type = invoker.function.trigger.type
         started = time.perf_counter()
-        outcome = "Succeeded"
+        count = str(metadata["DequeueCount"].value) if "DequeueCount" in metadata else ""
+        redelivered = count.isdigit() and int(count) > 1
+        quiet = trigger_type != "timerTrigger" and not redelivered
+        outcome, level = "Succeeded", DEBUG if quiet else logging.INFO
         try:
             invocation = await invoker.invoke(trigger, metadata)
             await self._write_queue_outputs(name, invocation)
+            status = http_status(invocation)
+            if status is not None:
+                outcome = f"Succeeded, HTTP {status}"
+                level = WARNING if status >= 500 else logging.INFO if status >= 400 else DEBUG
         except InvocationError as error:
-            outcome = f"Failed ({error})"
+            outcome, level = f"Failed ({error})", WARNING
             raise
         except Exception as error:  # an output binding could not be written
             outcome = f"Failed (output binding: {type(error).__name__}: {error})"
+            level = WARNING
             raise InvocationError(outcome) from error
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            log.info(
+            log.log(
+                level,
                 "Executed '%s' (%s, %s) in %.1f ms: %s",
                 name,
-                invoker.function.trigger.type,
+                trigger_type,
                 describe,
                 elapsed,
                 outcome,

@@ -15,6 +15,7 @@ from functools import cache
 from shared.auth.sas import PublicHosts
 from shared.errors import ConfigurationError
 from shared.hubs.secrets import parse_secret_key
+from shared.log_format import FORMATS, TEXT
 
 STORAGE_SETTING = "AzureWebJobsStorage"
 
@@ -87,6 +88,8 @@ class Settings:
     feedback_history_days: int = 30
     # Rows of deleted hubs the feedback processor deletes per run at most.
     purge_rows_per_run: int = 50_000
+    # How log lines are written where they end in a stream (shared.log_format): text or json.
+    log_format: str = TEXT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +108,7 @@ class Settings:
             feedback_history_days=_count(env, "HERALD_FEEDBACK_HISTORY_DAYS", 30),
             purge_rows_per_run=_count(env, "HERALD_PURGE_ROWS_PER_RUN", 50_000),
             pages_in_flight=_count(env, "HERALD_PAGES_IN_FLIGHT", 4),
+            log_format=_choice(env, "HERALD_LOG_FORMAT", FORMATS),
             expired_channel_delete_seconds=(
                 _seconds(env, "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", 0.0)
                 if env.get("HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", "").strip()
@@ -133,6 +137,14 @@ def _count(env: Mapping[str, str], setting: str, default: int) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise ConfigurationError(f"{setting} must be a whole number, 1 or more.")
     return int(text)
+
+
+def _choice(env: Mapping[str, str], setting: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first by default), in any case."""
+    text = env.get(setting, "").strip().lower() or choices[0]
+    if text not in choices:
+        raise ConfigurationError(f"{setting} must be one of {', '.join(choices)}.")
+    return text
 
 
 def _secret_key(env: Mapping[str, str], setting: str) -> bytes | None:

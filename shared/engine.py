@@ -18,6 +18,7 @@ from azure.storage.queue.aio import QueueClient
 from shared.config import Settings, get_settings
 from shared.delivery import SenderPool
 from shared.hubs.secrets import SecretBox
+from shared.log_format import install as install_log_format
 from shared.pns.options import PnsOptions
 from shared.store.clients import StorageClients
 from shared.store.feedback import FeedbackStore
@@ -84,7 +85,9 @@ def get_engine() -> Engine:
     loop = asyncio.get_running_loop()
     engine = _engines.get(loop)
     if engine is None:
-        engine = _engines[loop] = Engine.build(get_settings())
+        settings = get_settings()
+        install_log_format(settings.log_format)
+        engine = _engines[loop] = Engine.build(settings)
         _settle_gc()
     return engine
 

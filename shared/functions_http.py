@@ -3,13 +3,18 @@
 Every HTTP function folder calls :func:`serve`. A :class:`HeraldError` becomes an NH-format
 error answer; anything else is logged with its traceback and answered 500, and since every
 handler validates before it writes, nothing partial has been written.
+
+Each answer is logged with its real status: a success at DEBUG (an import is thousands of
+them), a refusal (4xx) at INFO with NH's error text, a failure (5xx) at ERROR.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -56,19 +61,28 @@ async def serve_enqueuing(
 
     Every answer carries NH's ``TrackingId`` (the client's own, when it sent a sane one).
     """
+    started = time.perf_counter()
     data = request_data(req)
     tracking = tracking_id_for(data.headers)
     messages: list[str] = []
+    path = urlsplit(data.url).path  # never the query: it may carry a SAS token
+    detail = ""
     try:
         answer, messages = await handler(data)
     except HeraldError as error:
-        if error.status >= 500:
-            log.error("Serving %s %s failed: %s", req.method, req.url, error.detail)
-        answer = error_answer(error, tracking_id=tracking)
+        answer, detail = error_answer(error, tracking_id=tracking), error.detail
     except Exception:
-        log.exception("Unhandled error serving %s %s", req.method, req.url)
-        answer = error_answer(HeraldError("The server hit an internal error"), tracking_id=tracking)
+        log.exception("Unhandled error serving %s %s", data.method, path)
+        internal = HeraldError("The server hit an internal error")
+        answer, detail = error_answer(internal, tracking_id=tracking), internal.detail
+    _log_answer(data.method, path, answer.status, detail, time.perf_counter() - started)
     if out is not None and messages and answer.status < 300:
         out.set(messages)
     headers = {**tracking_headers(tracking), **answer.headers}
     return func.HttpResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+def _log_answer(method: str, path: str, status: int, detail: str, seconds: float) -> None:
+    level = logging.ERROR if status >= 500 else logging.INFO if status >= 400 else logging.DEBUG
+    said = f": {detail}" if detail else ""
+    log.log(level, "%s %s answered %d in %.0f ms%s", method, path, status, seconds * 1000, said)

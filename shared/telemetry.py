@@ -19,7 +19,8 @@ from shared.store.notifications import NotificationRows
 from shared.store.notifications import NotificationState as StoredState
 
 
-def _state(rows: NotificationRows, now: datetime) -> NotificationState:
+def state_of(rows: NotificationRows, now: datetime) -> NotificationState:
+    """The notification's NH state, from its partition as read at ``now``."""
     meta = rows.meta
     if meta.state is StoredState.CANCELLED:
         return NotificationState.CANCELLED
@@ -39,7 +40,7 @@ def _state(rows: NotificationRows, now: datetime) -> NotificationState:
     return NotificationState.ABANDONED if now > meta.expires_at else NotificationState.PROCESSING
 
 
-def _counts(rows: NotificationRows) -> dict[Platform, dict[NhOutcome, int]]:
+def outcome_counts(rows: NotificationRows) -> dict[Platform, dict[NhOutcome, int]]:
     counts: dict[Platform, dict[NhOutcome, int]] = {}
     for step in rows.steps:
         for platform, outcomes in step.result.counts.items():
@@ -83,9 +84,9 @@ def build_report(
 ) -> NotificationReport:
     meta = rows.meta
     request = SendRequest.from_json(meta.request)
-    counts = _counts(rows)
+    counts = outcome_counts(rows)
     page, following = _page(_failures(rows), failures_token)
-    state = _state(rows, now)
+    state = state_of(rows, now)
     ended = None
     if state in (NotificationState.COMPLETED, NotificationState.NO_TARGET_FOUND):
         ended = max((s.finished_at for s in rows.steps if s.finished_at), default=None)

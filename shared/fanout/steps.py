@@ -15,12 +15,14 @@ retry batches (their targets are fixed in the message).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.delivery import Delivery, abandon, deliver, give_up, renderer
 from shared.engine import Engine
+from shared.fanout.journal import log_if_completed, step_failures
 from shared.fanout.retries import schedule_retries
 from shared.fanout.select import Target
 from shared.hubs.model import Hub
@@ -28,6 +30,7 @@ from shared.sending.outcomes import NhOutcome
 from shared.sending.request import SendRequest
 from shared.store.notifications import NotificationMeta, StepResult, StepRow
 
+log = logging.getLogger(__name__)
 SLICE = 250  # targets between progress records: ~3 more writes per 1,000-device page
 TTL_PASSED = "The notification's time to live passed before it could be sent"
 
@@ -56,6 +59,7 @@ class StepRun:
     result: StepResult = field(default_factory=StepResult)
     after: str | None = None  # skip targets keyed up to this
     _tail: Delivery | None = None  # the last slice, whose writes wait for finish()
+    _dead: int = 0  # dead handles this attempt reported
 
     @classmethod
     def resume(
@@ -114,6 +118,11 @@ class StepRun:
         await self.engine.notifications.finish_step(
             self.meta.hub, self.meta.notification_id, self.key, self.message_id, self.result
         )
+        step_failures(self.meta, self.key, self.result, self._dead)
+        try:
+            await log_if_completed(self.engine, self.meta, self.result)
+        except Exception:  # a log line is not worth the step: it is done
+            log.debug("Could not tell whether send %s completed", self.key, exc_info=True)
         return self.result
 
     async def _slices(self, keyed: Sequence[Keyed], run_slice: SliceRunner) -> None:
@@ -162,3 +171,4 @@ class StepRun:
             first_number=self.result.retries,
         )
         await self.engine.feedback.record(self.meta.hub, delivery.dead)
+        self._dead += len(delivery.dead)

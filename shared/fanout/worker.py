@@ -15,6 +15,7 @@ from typing import TypeVar
 from shared.engine import Engine, get_engine
 from shared.fanout.audience import small_audience_targets
 from shared.fanout.context import SendContext, open_send
+from shared.fanout.journal import send_started
 from shared.fanout.messages import (
     Direct,
     Plan,
@@ -108,6 +109,7 @@ async def _plan(engine: Engine, send: SendContext, message_id: str) -> list[str]
         chunks = [devices[i : i + DIRECT_CHUNK] for i in range(0, len(devices), DIRECT_CHUNK)]
         direct = [Direct(plan.hub, plan.notification_id, k, c) for k, c in enumerate(chunks)]
         await _start(engine, plan, chains=len(direct))
+        send_started(meta, request, how=f"{len(direct)} chunk(s) of up to {DIRECT_CHUNK}")
         return [encode(m) for m in direct]
     if meta.chains == 0 or meta.inline:  # a plan run again walks if it walked before
         targets = await small_audience_targets(
@@ -117,6 +119,7 @@ async def _plan(engine: Engine, send: SendContext, message_id: str) -> list[str]
             await _deliver_inline(engine, meta, request, hub, message_id, targets)
             return []
     await _start(engine, plan, chains=hub.shard_count)
+    send_started(meta, request, how=f"walking the tag index in {hub.shard_count} shard(s)")
     return [
         encode(Scan(plan.hub, plan.notification_id, shard, 0, None))
         for shard in range(hub.shard_count)
@@ -146,6 +149,7 @@ async def _deliver_inline(
     plan = Plan(meta.hub, meta.notification_id)
     if not meta.inline:
         await _start(engine, plan, chains=1, inline=True)
+        send_started(meta, request, how=f"a small audience ({len(targets)}), sent at once")
     store = engine.notifications
     earlier = await store.claim_step(meta.hub, meta.notification_id, INLINE_KEY, message_id)
     if earlier is not None and (earlier.done or earlier.message_id != message_id):

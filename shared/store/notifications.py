@@ -26,6 +26,7 @@ from shared.errors import NotFoundError, PayloadTooLargeError
 from shared.store.tables import NOTIFICATIONS, SCHEDULED, Tables
 
 META = "meta"
+COMPLETION = "completed"  # created by the step that reports the send complete (its log line)
 _RECENT_SENDS = 64  # meta rows a store keeps for the steps that follow (see get_meta)
 _RECENT_REQUEST_BYTES = 64 * 1024  # larger ones (direct sends' devices) are read each time
 MAX_FAILURES_BYTES = 60 * 1024
@@ -260,6 +261,16 @@ class NotificationStore:
         table = await self._tables.get(NOTIFICATIONS)
         await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
 
+    async def claim_completion(self, hub: str, notification_id: str) -> bool:
+        """True for the one caller that first claims the send's completion (to report it)."""
+        table = await self._tables.get(NOTIFICATIONS)
+        entity = {"PartitionKey": _partition(hub, notification_id), "RowKey": COMPLETION}
+        try:
+            await table.create_entity(entity)
+        except ResourceExistsError:
+            return False
+        return True
+
     async def read_all(self, hub: str, notification_id: str) -> NotificationRows:
         table = await self._tables.get(NOTIFICATIONS)
         rows = table.query_entities(
@@ -271,7 +282,7 @@ class NotificationStore:
         async for entity in rows:
             if entity["RowKey"] == META:
                 meta = _meta(hub, notification_id, entity)
-            else:
+            elif entity["RowKey"] != COMPLETION:
                 steps.append(_step_row(entity))
                 untold += int(entity.get("UntoldFailures", 0))
         if meta is None:
