@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 from azure.identity.aio import DefaultAzureCredential
 
 from shared.config import Settings, StorageSettings
 from shared.errors import ConfigurationError
 from shared.hubs.secrets import new_secret_key
+from shared.log_format import JsonFormatter
 from shared.store.clients import StorageClients
 
 
@@ -108,3 +112,23 @@ def test_public_hosts_are_the_configured_ones_plus_azures_own_host_name() -> Non
         ("herald-abc.azurewebsites.net", None),
     }
     assert not settings.public_hosts.development
+
+
+def test_log_format_is_text_or_json_and_json_lines_parse() -> None:
+    assert Settings.from_env({"AzureWebJobsStorage": "x"}).log_format == "text"
+    assert (
+        Settings.from_env({"AzureWebJobsStorage": "x", "HERALD_LOG_FORMAT": "JSON"}).log_format
+        == "json"
+    )
+    with pytest.raises(ConfigurationError, match="HERALD_LOG_FORMAT must be one of text, json"):
+        Settings.from_env({"AzureWebJobsStorage": "x", "HERALD_LOG_FORMAT": "xml"})
+    record = logging.LogRecord(
+        "shared.sends", logging.WARNING, "f", 1, "Send %s: «%d»", ("n1", 2), None
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["level"], line["logger"], line["message"]) == (
+        "WARNING",
+        "shared.sends",
+        "Send n1: «2»",
+    )
+    assert line["time"].endswith("+00:00")
