@@ -103,15 +103,16 @@ def _endpoint(args: argparse.Namespace, settings: Settings) -> str | None:
     return None
 
 
-_NO_ENDPOINT = "give --endpoint sb://<the host clients reach Herald by>/ to have them printed"
+_NO_ENDPOINT = "give --endpoint sb://<the host clients reach Herald by>/ for connection strings"
 
 
 async def _create(engine: Engine, args: argparse.Namespace) -> Any:
     hub = Hub.new(args.hub, shard_count=args.shards, max_tags=args.max_tags)
     await engine.hubs.create_hub(hub)
     endpoint = _endpoint(args, engine.settings)
-    strings = _NO_ENDPOINT if endpoint is None else connection_strings(hub, endpoint)
-    return {"hub": describe(hub), "connectionStrings": strings}
+    if endpoint is None:
+        return {"hub": describe(hub), "note": f"No local stack runs here: {_NO_ENDPOINT}."}
+    return {"hub": describe(hub), "connectionStrings": connection_strings(hub, endpoint)}
 
 
 async def _show(engine: Engine, args: argparse.Namespace) -> Any:
