@@ -1,8 +1,9 @@
-"""A local OIDC issuer: signing keys, tokens, discovery and JWKS, as Entra ID serves them.
+"""A local OIDC issuer: signing keys, tokens, discovery, JWKS and a client-credentials token
+endpoint, at the paths Entra ID serves them (``/{tenant}/v2.0`` is the issuer).
 
-:class:`OidcIssuer` is the issuer's state (its published keys, its counters, whether it is
-down); :class:`IssuerServer` serves any number of them over loopback HTTPS with aiohttp, and
-:func:`mock_transport` serves them to an httpx client without sockets (unit tests).
+:class:`OidcIssuer` is the issuer's state (its published keys, its clients, its counters,
+whether it is down); :func:`issuer_server` serves any number of them over loopback HTTPS with
+aiohttp, and :func:`mock_transport` serves them to an httpx client without sockets.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from emulator.pns.certs import CertPaths, server_context
 AUDIENCE = "api://herald-tests"
 DISCOVERY = "/.well-known/openid-configuration"
 JWKS = "/discovery/v2.0/keys"  # where Entra ID publishes its keys, under the tenant
+TOKEN = "/oauth2/v2.0/token"  # under the tenant, beside v2.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class OidcIssuer:
     keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.generate()])
     requests: Counter[str] = field(default_factory=Counter)  # "discovery" and "jwks" reads
     down: bool = False  # answer 503 to everything
+    # Applications that may get tokens by client credentials: client id -> (secret, roles).
+    clients: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     @property
     def current(self) -> SigningKey:
@@ -106,11 +110,26 @@ class OidcIssuer:
             return 503, {"error": "temporarily_unavailable"}
         if path == DISCOVERY:
             self.requests["discovery"] += 1
-            return 200, {"issuer": self.url, "jwks_uri": self.url + JWKS}
+            tenant = self.url.removesuffix("/v2.0")
+            return 200, {
+                "issuer": self.url,
+                "jwks_uri": tenant + JWKS,
+                "token_endpoint": tenant + TOKEN,
+            }
         if path == JWKS:
             self.requests["jwks"] += 1
             return 200, {"keys": [key.jwk() for key in self.keys]}
         return 404, {"error": "not_found"}
+
+    def grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """The token endpoint's answer to a client-credentials request, as Entra ID's."""
+        secret, roles = self.clients.get(form.get("client_id", ""), (None, ()))
+        if form.get("grant_type") != "client_credentials" or form.get("client_secret") != secret:
+            return 401, {"error": "invalid_client"}
+        if form.get("scope") != f"{AUDIENCE}/.default":
+            return 400, {"error": "invalid_scope"}
+        token = self.token(*roles, azp=form["client_id"])
+        return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
 
 
 class IssuerRegistry:
@@ -126,10 +145,21 @@ class IssuerRegistry:
         return issuer
 
     def answer(self, url: str) -> tuple[int, dict[str, Any]]:
+        """A GET of ``url``: discovery or JWKS (Entra ID's keys sit beside ``v2.0``)."""
         for base, issuer in self.issuers.items():
+            tenant = base.removesuffix("/v2.0")
             if url.startswith(base + "/"):
                 return issuer.answer(url[len(base) :])
+            if url == tenant + JWKS:
+                return issuer.answer(JWKS)
         return 404, {"error": "no such issuer"}
+
+    def grant(self, url: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """A POST to a tenant's token endpoint."""
+        issuer = self.issuers.get(url.removesuffix(TOKEN) + "/v2.0")
+        if issuer is None or not url.endswith(TOKEN):
+            return 404, {"error": "no such tenant"}
+        return issuer.grant(form)
 
 
 def mock_transport(registry: IssuerRegistry) -> httpx.MockTransport:
@@ -146,11 +176,16 @@ async def issuer_server(certs: CertPaths) -> AsyncIterator[IssuerRegistry]:
     holder: list[IssuerRegistry] = []
 
     async def handle(request: web.Request) -> web.Response:
-        status, body = holder[0].answer(f"{holder[0].origin}{request.path}")
+        url = f"{holder[0].origin}{request.path}"
+        if request.method == "POST":
+            form = {key: str(value) for key, value in (await request.post()).items()}
+            status, body = holder[0].grant(url, form)
+        else:
+            status, body = holder[0].answer(url)
         return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
     app = web.Application()
-    app.router.add_get("/{tail:.*}", handle)
+    app.router.add_route("*", "/{tail:.*}", handle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(certs, ["http/1.1"]))
