@@ -70,6 +70,11 @@ class KeySet:
     def usable(self, now: float) -> bool:
         return self.fetched_at is not None and now - self.fetched_at < STALE_LIMIT
 
+    @property
+    def last_read_failed(self) -> bool:
+        """Then a kid missing from the keys held may be one the issuer has just published."""
+        return self.tried_at is not None and self.tried_at != self.fetched_at
+
     def wants_fetch(self, kid: str, now: float) -> bool:
         """Whether a token naming ``kid`` should make us read the keys now."""
         if self.tried_at is not None and now - self.tried_at < self.cooldown:
@@ -106,8 +111,8 @@ class IssuerKeys:
         self._reading = asyncio.Lock()
 
     async def key(self, kid: str) -> jwt.PyJWK:
-        """The key named ``kid``: 401 when the issuer does not publish it, 503 when its keys
-        cannot be read and none are held."""
+        """The key named ``kid``: 401 when the issuer does not publish it, 503 when it is not
+        held and the issuer's keys could not be read."""
         if self._state.wants_fetch(kid, self._clock()):
             async with self._reading:
                 if self._state.wants_fetch(kid, self._clock()):  # nobody read them meanwhile
@@ -115,7 +120,7 @@ class IssuerKeys:
         found = self._state.key(kid, self._clock())
         if found is not None:
             return found
-        if not self._state.usable(self._clock()):
+        if self._state.last_read_failed or not self._state.usable(self._clock()):
             raise IdentityProviderUnavailableError(
                 f"The signing keys of {self.issuer} could not be read; try again later."
             )

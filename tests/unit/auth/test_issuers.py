@@ -133,6 +133,19 @@ async def test_held_keys_serve_on_while_the_issuer_is_down(oidc: Fixture) -> Non
         await oidc.rights(_token(oidc.issuer, oidc.clock))
 
 
+async def test_a_new_kid_while_the_issuer_is_down_is_503_not_401(oidc: Fixture) -> None:
+    """The issuer may have rotated just before it went down: the token is not known bad."""
+    await oidc.rights(_token(oidc.issuer, oidc.clock))
+    oidc.issuer.down = True
+    oidc.issuer.rotate(keep_old=True)
+    oidc.clock.now += COOLDOWN
+    with pytest.raises(IdentityProviderUnavailableError):
+        await oidc.rights(_token(oidc.issuer, oidc.clock))
+    oidc.issuer.down = False
+    oidc.clock.now += COOLDOWN
+    assert await oidc.rights(_token(oidc.issuer, oidc.clock)) == {AccessRight.SEND}
+
+
 async def test_a_discovery_document_for_another_issuer_is_not_believed(oidc: Fixture) -> None:
     impostor = OidcIssuer(oidc.untrusted.url)
     oidc.registry.issuers[oidc.issuer.url] = impostor  # answers at a's URL, naming c
