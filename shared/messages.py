@@ -52,7 +52,9 @@ def _new_id() -> str:
 
 async def _hub(engine: Engine, request: HttpRequestData, right: AccessRight) -> Hub:
     hub = await engine.hubs.get_hub(request.route["hub"])
-    access.authenticate(request, hub, right, public_hosts=engine.settings.public_hosts)
+    await access.authenticate(
+        request, hub, right, public_hosts=engine.settings.public_hosts, bearer=engine.bearer
+    )
     return hub
 
 

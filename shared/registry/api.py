@@ -61,6 +61,14 @@ def _live(stored: StoredInstallation | None) -> Installation | None:
     return None if stored is None else stored.installation
 
 
+async def _caller(
+    engine: Engine, hub: Hub, request: HttpRequestData, right: AccessRight
+) -> access.Caller:
+    return await access.authenticate(
+        request, hub, right, public_hosts=engine.settings.public_hosts, bearer=engine.bearer
+    )
+
+
 async def _write(
     engine: Engine, hub: Hub, key: InstallationKey, caller: access.Caller, change: Change
 ) -> None:
@@ -83,9 +91,7 @@ async def _write(
 async def _put(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await _caller(engine, hub, request, AccessRight.LISTEN)
     new = parse_installation(
         _json_body(request), max_tags=hub.max_tags, installation_id=key.installation_id
     )
@@ -96,9 +102,7 @@ async def _put(
 async def _patch(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await _caller(engine, hub, request, AccessRight.LISTEN)
     operations = parse_patch(_json_body(request))
 
     def change(stored: StoredInstallation | None) -> Installation:
@@ -114,9 +118,7 @@ async def _patch(
 async def _get(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await _caller(engine, hub, request, AccessRight.LISTEN)
     installation = _live(await engine.installations.read(key, max_tags=hub.max_tags))
     if installation is None:
         raise NotFoundError("Installation not found.")
@@ -129,9 +131,7 @@ async def _get(
 async def _delete(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await _caller(engine, hub, request, AccessRight.LISTEN)
     store = engine.installations
     for attempt in range(_WRITE_ATTEMPTS):
         stored = await store.read(key, max_tags=hub.max_tags)
@@ -165,9 +165,7 @@ async def handle_installations(request: HttpRequestData) -> HttpAnswer:
     if not installation_id:
         if request.method != "GET":
             raise BadRequestError("The installation id is missing from the URL.")
-        access.authenticate(
-            request, hub, AccessRight.MANAGE, public_hosts=engine.settings.public_hosts
-        )
+        await _caller(engine, hub, request, AccessRight.MANAGE)
         return await list_installations(engine, hub, request)
     operation = _OPERATIONS.get(request.method)
     if operation is None:
