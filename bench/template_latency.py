@@ -1,14 +1,14 @@
 """Template cost: API latency on a host while it renders a worst-case template send.
 
-    .venv/bin/python bench/template_latency.py [--ordinary 5000] [--worst 200] [--rounds 5]
+    .venv/bin/python bench/template_latency.py [--ordinary 1000] [--worst 1000] [--rounds 5]
                                                [--clients 2] [--idle-seconds 5]
 
 Azurite, the PNS simulators (``python -m emulator.pns``) and the Functions host each run as
 their own process, stopped by PID. ``--ordinary`` APNs installations with a one-expression
-template are seeded in bulk; ``--worst`` more register through the Listen key, each with the
-largest templates the limits allow (shared.model.templates.TEMPLATE_LIMITS), made of ``$(a)``
-terms and padded to the body limit with text that differs per device, so that no compiled
-template is shared. Each round:
+template are seeded in bulk; ``--worst`` more register through the Listen key (8 clients at
+once), each with the largest templates the limits allow (shared.model.templates
+.TEMPLATE_LIMITS), made of ``$(a)`` terms and padded to the body limit with text that differs
+per device, so that no compiled template is shared. Each round:
 
 1. *CPU*: a template send to the ordinary devices, then one to all (the worst case), with the
    largest property the send takes (``a``, filling the 64 KB body); the host's CPU from the POST
@@ -57,6 +57,7 @@ from support.stack import NhCaller, app_env, create_hub, engine_for  # noqa: E40
 ORDINARY_TEMPLATE = '{"aps":{"alert":"$(msg)"}}'
 ORDINARY, WORST = "ordinary", "worst"
 SEND_TIMEOUT = 300.0
+REGISTERING_CLIENTS = 8
 PHASES = ("idle", "ordinary send", "worst-case send")
 # GET 401: a GET signed with the wrong key, answered by the host alone (the hub is cached), so
 # it shows the host's own responsiveness apart from the storage emulator's.
@@ -90,20 +91,28 @@ def largest_properties() -> bytes:
 
 
 # --- setting up -----------------------------------------------------------------------------
-async def _seed_ordinary(storage: str, hub: Hub, count: int) -> None:
-    installations = [
-        parse_installation(
-            {
-                "installationId": f"o{n:06d}",
-                "platform": "apns",
-                "pushChannel": _token(n),
-                "tags": [ORDINARY],
-                "templates": {"main": {"body": ORDINARY_TEMPLATE}},
-            },
-            max_tags=hub.max_tags,
-        )
-        for n in range(count)
-    ]
+def _ordinary(n: int) -> dict[str, object]:
+    return {
+        "installationId": f"o{n:06d}",
+        "platform": "apns",
+        "pushChannel": _token(n),
+        "tags": [ORDINARY],
+        "templates": {"main": {"body": ORDINARY_TEMPLATE}},
+    }
+
+
+def _worst(n: int) -> dict[str, object]:
+    return {
+        "installationId": f"w{n:06d}",
+        "platform": "apns",
+        "pushChannel": _token(10_000_000 + n),
+        "tags": [WORST],
+        "templates": worst_templates(n),
+    }
+
+
+async def _seed(storage: str, hub: Hub, bodies: list[dict[str, object]]) -> None:
+    installations = [parse_installation(body, max_tags=hub.max_tags) for body in bodies]
     engine = engine_for(storage)
     try:
         await seed_installations(engine.tables, hub.name, hub.shard_count, installations)
@@ -111,18 +120,21 @@ async def _seed_ordinary(storage: str, hub: Hub, count: int) -> None:
         await engine.aclose()
 
 
-async def _register_worst(http: httpx.AsyncClient, listen: NhCaller, count: int) -> None:
-    for n in range(count):
-        body = {
-            "installationId": f"w{n:06d}",
-            "platform": "apns",
-            "pushChannel": _token(10_000_000 + n),
-            "tags": [WORST],
-            "templates": worst_templates(n),
-        }
-        response = await http.put(f"/installations/w{n:06d}", json=body, headers=listen.headers())
-        if response.status_code != 200:
-            raise SystemExit(f"a worst-case device was refused: {response.text}")
+async def _register_all(listen: NhCaller, count: int) -> None:
+    """The worst-case devices, PUT through the Listen key by several clients at once."""
+    pending = iter(range(count))
+    async with listen.client() as http:
+        http.timeout = httpx.Timeout(60.0)
+
+        async def client() -> None:
+            for n in pending:
+                body = _worst(n)
+                path = f"/installations/{body['installationId']}"
+                response = await http.put(path, json=body, headers=listen.headers())
+                if response.status_code != 200:
+                    raise SystemExit(f"a worst-case device was refused: {response.text}")
+
+        await asyncio.gather(*(client() for _ in range(REGISTERING_CLIENTS)))
 
 
 # --- sending --------------------------------------------------------------------------------
@@ -305,17 +317,18 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
     with simulators(state_dir) as sims:
         credentials = hub_credentials(sims.endpoints, state_dir)
         hub = await create_hub(storage, "templatebench", credentials=credentials)
-        await _seed_ordinary(storage, hub, args.ordinary)
+        await _seed(storage, hub, [_ordinary(n) for n in range(args.ordinary)])
         env = app_env(storage, **app_settings(sims.endpoints))
         with running_host(REPO, env) as host:
             caller = NhCaller(host.url, hub)
             probe = Probe(caller.as_listen())
-            async with caller.client() as http:
-                await _register_worst(http, caller.as_listen(), args.worst)
+            started = time.perf_counter()
+            await _register_all(caller.as_listen(), args.worst)
             print(
-                f"{args.ordinary:,} ordinary devices seeded, {args.worst:,} worst-case devices "
-                f"registered through the Listen key ({len(worst_templates(0))} templates of "
-                f"{TEMPLATE_LIMITS.expressions} $(a) terms each); property 'a' of "
+                f"{args.ordinary:,} ordinary devices seeded; {args.worst:,} worst-case devices "
+                f"registered through the Listen key in {time.perf_counter() - started:.0f} s, "
+                f"{len(worst_templates(0))} templates each of {TEMPLATE_LIMITS.expressions} "
+                f"$(a) terms in {TEMPLATE_LIMITS.body:,} characters; property 'a' of "
                 f"{len(largest_properties()) // 1000} KB",
                 flush=True,
             )
@@ -328,8 +341,8 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ordinary", type=int, default=5000)
-    parser.add_argument("--worst", type=int, default=200)
+    parser.add_argument("--ordinary", type=int, default=1000)
+    parser.add_argument("--worst", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--idle-seconds", type=float, default=5.0)
