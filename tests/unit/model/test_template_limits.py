@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from shared.errors import BadRequestError
 from shared.model.installation import parse_installation
+from shared.model.patch import apply_patch, parse_patch
 from shared.model.templates import TEMPLATE_LIMITS
 from shared.templates import count_expressions
 
@@ -132,6 +133,16 @@ def test_stored_rows_are_read_without_the_limits() -> None:
     assert stored.templates["t"].expressions == LIMITS.body // 4
     with pytest.raises(BadRequestError):
         parse(data)
+
+
+def test_a_patch_is_held_to_the_limits_as_a_put_is() -> None:
+    installation = parse_installation(apns({"t": {"body": terms_body(1)}}), max_tags=60)
+    added = {"body": terms_body(LIMITS.expressions + 1)}
+    operations = parse_patch([{"op": "add", "path": "/templates/big", "value": added}])
+
+    over = rf"templates\['big'\] has {LIMITS.expressions + 1} expressions"
+    with pytest.raises(BadRequestError, match=over):
+        apply_patch(installation, operations, max_tags=60)
 
 
 @given(st.lists(st.sampled_from(["$(a)", ".(b, 3)", "%(c)", "#(d)", "x", "(", "$", "{"])))
