@@ -27,6 +27,7 @@ from shared.pns.options import PnsOptions
 from shared.pns.registry import build_sender
 from shared.sending.formats import delivery_platform
 from shared.sending.outcomes import NhOutcome, nh_outcome
+from shared.sending.pacing import paced
 from shared.sending.payloads import device_from_view, messages_for
 from shared.sending.request import SendRequest
 from shared.store.feedback import DeadHandle
@@ -168,7 +169,7 @@ async def deliver(
 ) -> Delivery:
     delivery = Delivery()
     groups: dict[Platform, list[tuple[Target, PushMessage]]] = {}
-    for target in targets:
+    async for target in paced(targets):  # rendering shares the event loop with HTTP requests
         platform = delivery_platform(target.platform)
         if platform is None:
             reason = f"Herald has no sender for {target.platform}"

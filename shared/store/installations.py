@@ -97,7 +97,7 @@ def _stored(key: InstallationKey, entity: Mapping[str, Any], max_tags: int) -> S
     installation = None
     if not deleted:
         doc = json.loads(bytes(entity["Doc"]))
-        installation = parse_installation(doc, max_tags=max_tags)
+        installation = parse_installation(doc, max_tags=max_tags, template_limits=None)
     return StoredInstallation(
         key=key,
         installation=installation,
