@@ -198,7 +198,7 @@ async def deliver(
             for target, _ in batch:
                 _fail(delivery, target, NhOutcome.UNKNOWN_ERROR, reason, None)
             return
-        for (target, _), outcome in zip(batch, outcomes, strict=True):
+        async for (target, _), outcome in paced(zip(batch, outcomes, strict=True)):
             _account(delivery, target, platform, outcome, notification_id, now)
 
     await asyncio.gather(*(send(platform, batch) for platform, batch in groups.items()))
