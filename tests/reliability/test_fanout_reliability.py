@@ -8,6 +8,7 @@ import base64
 import re
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue.aio import QueueClient
 from sending.conftest import NS, SIM_NAMES, Stack, outcome_counts
 
@@ -199,7 +200,10 @@ async def test_malformed_queue_messages_end_in_poison_without_holding_up_a_send(
         async with _raw_queue(azurite, f"{name}-poison-poison") as poison:
 
             async def all_poisoned(poison: QueueClient = poison) -> bool:
-                peeked = await poison.peek_messages(max_messages=32)
+                try:
+                    peeked = await poison.peek_messages(max_messages=32)
+                except ResourceNotFoundError:  # the host makes it with the first message
+                    return False
                 return len(peeked) >= len(MALFORMED)
 
             await eventually(all_poisoned, 180, f"{name}-poison-poison to fill")
