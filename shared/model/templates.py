@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shared.http import is_field_name, is_field_value
 from shared.model.channels import InstallationPlatform, validate_channel_url
@@ -136,24 +136,30 @@ def parse_string_map(
     return result
 
 
+def parse_template_content(
+    item: Mapping[str, object], *, platform: InstallationPlatform, where: str
+) -> InstallationTemplate:
+    """A template's body, headers and expiry, checked as NH requires; its tags are the caller's
+    (an installation's template has its own, a template registration has the registration's)."""
+    headers = parse_string_map(item.get("headers"), f"{where}.headers", key_check=is_field_name)
+    for header, header_value in headers.items():
+        check_template_header(header, header_value, where)
+    body = require_str(item.get("body"), f"{where}.body")
+    _check_body(body, headers, platform=platform, where=where)
+    return InstallationTemplate(
+        body=body, headers=headers, expiry=_parse_expiry(item.get("expiry"), where)
+    )
+
+
 def _parse_template(
     item: dict[str, object], *, name: str, platform: InstallationPlatform, where: str
 ) -> InstallationTemplate:
-    headers = parse_string_map(item.get("headers"), f"{where}.headers", key_check=is_field_name)
-    for header, header_value in headers.items():
-        _check_header(header, header_value, where)
-    body = require_str(item.get("body"), f"{where}.body")
-    _check_body(body, headers, platform=platform, where=where)
+    content = parse_template_content(item, platform=platform, where=where)
     # GET lists the name among the tags, so a body read back from GET carries it: drop it.
     raw_tags = item.get("tags")
     if isinstance(raw_tags, list):
         raw_tags = [tag for tag in raw_tags if tag != name]
-    return InstallationTemplate(
-        body=body,
-        headers=headers,
-        expiry=_parse_expiry(item.get("expiry"), where),
-        tags=validate_tags(raw_tags, field=f"{where}.tags"),
-    )
+    return replace(content, tags=validate_tags(raw_tags, field=f"{where}.tags"))
 
 
 def _check_body(
@@ -184,7 +190,7 @@ def _parse_expiry(value: object, where: str) -> str | None:
     return text
 
 
-def _check_header(name: str, value: str, where: str) -> None:
+def check_template_header(name: str, value: str, where: str) -> None:
     """RFC 9110's rules, and the push service's own for a value that is not an expression."""
     if not is_field_value(value):
         raise installation_error(

@@ -37,20 +37,27 @@ class Page:
     last_key: str | None = None  # the last RowKey read, kept or not (the walk resumes after it)
 
 
-async def _page(
+async def key_page(
     table: TableClient,
     partition: str,
     after: str | None,
     top: int,
-    select: list[str],
+    select: list[str] | None,
+    *,
+    where: str = "",
+    parameters: Mapping[str, Any] | None = None,
 ) -> tuple[Sequence[Mapping[str, Any]], bool]:
+    """Up to ``top`` rows of ``partition`` after the key ``after``, in key order, that also
+    satisfy ``where`` (with its ``parameters``); and whether no rows follow."""
     query = "PartitionKey eq @pk"
-    parameters: dict[str, Any] = {"pk": partition}
+    arguments: dict[str, Any] = {"pk": partition, **(parameters or {})}
     if after is not None:
         query += " and RowKey gt @after"
-        parameters["after"] = after
+        arguments["after"] = after
+    if where:
+        query += f" and ({where})"
     pages = table.query_entities(
-        query, parameters=parameters, results_per_page=top, select=select
+        query, parameters=arguments, results_per_page=top, select=select
     ).by_page()
     empty = 0
     async for page in pages:
@@ -76,7 +83,7 @@ class IndexReader:
         self, hub: str, tag: str, shard: int, after: str | None, top: int = PAGE_SIZE
     ) -> Page:
         table = await self._tables.get(TAG_INDEX)
-        rows, exhausted = await _page(
+        rows, exhausted = await key_page(
             table, tag_partition(hub, tag, shard), after, top, ["RowKey", "View", "Scopes"]
         )
         entries = [
@@ -90,7 +97,7 @@ class IndexReader:
     ) -> Page:
         """All live installations of a shard: the stream for sends that need every device."""
         table = await self._tables.get(INSTALLATIONS)
-        rows, exhausted = await _page(
+        rows, exhausted = await key_page(
             table, installation_partition(hub, shard), after, top, ["RowKey", "View", "Deleted"]
         )
         entries = [
