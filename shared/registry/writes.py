@@ -13,12 +13,15 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from shared.engine import Engine
 from shared.errors import ConflictError
 from shared.hubs.model import Hub
 from shared.model.channels import InstallationPlatform
 from shared.model.device import Device
+from shared.model.installation import Installation
+from shared.model.registration import Registration
 from shared.pns.base import Platform
 from shared.pns.urls import check_device_url
 from shared.registry import access
@@ -30,15 +33,16 @@ _URL_PLATFORMS = {
     InstallationPlatform.BROWSER: Platform.BROWSER,
 }
 
+D = TypeVar("D", Installation, Registration)
 # The new document, given the row as read (None: there is none).
-Change = Callable[[StoredInstallation | None], Device]
+Change = Callable[[StoredInstallation | None], D]
 # Called with the row as read before it is deleted; raises to refuse.
 Precondition = Callable[[StoredInstallation], None]
 
 
 @dataclass(frozen=True)
-class Written:
-    document: Device
+class Written(Generic[D]):
+    document: D  # as stored (an unchanged write stored nothing: then as it was, but stamped)
     version: int  # the row's version now: NH's ETag
     result: SaveResult
 
@@ -57,8 +61,8 @@ async def _back_off(attempt: int) -> None:
 
 
 async def write_device(
-    engine: Engine, hub: Hub, key: InstallationKey, caller: access.Caller, change: Change
-) -> Written:
+    engine: Engine, hub: Hub, key: InstallationKey, caller: access.Caller, change: Change[D]
+) -> Written[D]:
     """Read, change, check and save; on a lost race read again and redo the change."""
     store = engine.installations
     for attempt in range(WRITE_ATTEMPTS):
@@ -72,9 +76,7 @@ async def write_device(
             await _back_off(attempt)
             continue
         before = 0 if stored is None else stored.version
-        if result is SaveResult.UNCHANGED and stored is not None and stored.document is not None:
-            return Written(stored.document, before, result)
-        return Written(new, before + 1, result)
+        return Written(new, before if result is SaveResult.UNCHANGED else before + 1, result)
     raise ConflictError("It kept changing under this write; try again.")
 
 

@@ -54,8 +54,8 @@ async def key_page(
     if after is not None:
         query += " and RowKey gt @after"
         arguments["after"] = after
-    if where:
-        query += f" and ({where})"
+    if where:  # the SDK finds @names between spaces: keep them clear of parentheses
+        query += f" and ( {where} )"
     pages = table.query_entities(
         query, parameters=arguments, results_per_page=top, select=select
     ).by_page()

@@ -156,10 +156,10 @@ async def device_page(
     handles: Collection[str] = (),
     platforms: Collection[str] | None = None,
     max_tags: int,
-) -> tuple[list[StoredInstallation], bool]:
+) -> tuple[list[StoredInstallation], bool, str | None]:
     """Live device rows of a shard after the key ``after``, in key order; with ``handles`` only
     those holding one of them, with ``platforms`` only those of one of them. Also answers
-    whether the shard has no more such rows."""
+    whether the shard has no more such rows, and the last key read."""
     clauses = ["Deleted eq @deleted"]
     parameters: dict[str, Any] = {"deleted": False}
     for column, values in (("Handle", handles), ("Platform", platforms or ())):
@@ -174,9 +174,11 @@ async def device_page(
         after,
         top,
         None,
-        where=" and ".join(f"({clause})" for clause in clauses),
+        where=" and ".join(f"( {clause} )" for clause in clauses),
         parameters=parameters,
     )
-    key = InstallationKey(hub, shard, "")
-    found = [stored_row(key, row, max_tags) for row in rows]
-    return [s for s in found if s.document is not None], exhausted
+    found = [
+        stored_row(InstallationKey(hub, shard, str(row["RowKey"])), row, max_tags) for row in rows
+    ]
+    last = str(rows[-1]["RowKey"]) if rows else None
+    return [s for s in found if s.document is not None], exhausted, last
