@@ -25,15 +25,14 @@ from types import MappingProxyType
 from shared.errors import BadRequestError
 from shared.model.channels import BrowserPushChannel, InstallationPlatform
 from shared.model.registration import REGISTRATION_ERROR, Registration, parse_registration
-from shared.model.validation import NEVER_EXPIRES
 from shared.registrations.atom import (
+    ATOM_NS,
     NH_NS,
     XSI_NS,
     Element,
     cdata,
     element,
     text_element,
-    xml_text,
 )
 
 _TEMPLATE = "Template"
@@ -316,13 +315,13 @@ def _template_members(kind: Kind, registration: Registration) -> str:
     return "".join(parts)
 
 
-def description_xml(registration: Registration, *, etag: str) -> str:
-    """The description element, in .NET's member order."""
+def description_xml(registration: Registration, *, etag: str | None) -> str:
+    """The description element, in .NET's member order (no ETag in a request: None)."""
     kind = kind_of_platform(registration.platform)
     root = kind.root(registration.template is not None)
     tags = ",".join((*registration.system_tags, *registration.tags))
     base = [
-        text_element("ETag", etag),
+        text_element("ETag", etag) if etag is not None else "",
         text_element("ExpirationTime", format_expiration(registration.expiration_time)),
         text_element("RegistrationId", registration.registration_id),
     ]
@@ -338,13 +337,10 @@ def description_xml(registration: Registration, *, etag: str) -> str:
     )
 
 
-__all__ = [
-    "KINDS",
-    "NEVER_EXPIRES",
-    "Kind",
-    "description_xml",
-    "format_expiration",
-    "kind_of_platform",
-    "parse_description",
-    "xml_text",
-]
+def request_entry(registration: Registration) -> bytes:
+    """An Atom entry that creates or replaces ``registration``, as a client writes one."""
+    content = description_xml(registration, etag=None)
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><entry xmlns="{ATOM_NS}">'
+        f'<content type="application/xml">{content}</content></entry>'
+    ).encode()
