@@ -8,7 +8,8 @@ NH answers "all registrations for a handle". The filters seen in the field:
 - ``GcmRegistrationId``, ``FcmRegistrationId``, ``FcmV1RegistrationId``: one FCM token, which
   the Android SDK expects to match registrations of either FCM kind;
 - ``AdmRegistrationId``, ``XiaomiRegistrationId``;
-- ``BaiduChannelId eq …' and BaiduUserId eq '…'`` (the JS SDK drops the first quote);
+- ``BaiduChannelId eq …' and BaiduUserId eq '…'`` (the JS SDK drops the first quote), and
+  ``BaiduUserId-BaiduChannelId eq '{user}-{channel}'`` (the Android SDK);
 - ``Endpoint eq '…' and P256DH eq '…' and Auth eq '…'`` (browsers; the endpoint encoded).
 
 Field names are matched in any case; clauses are joined by ``and``. Anything else is a 400,
@@ -40,6 +41,7 @@ _FIELDS: Mapping[str, frozenset[InstallationPlatform] | None] = MappingProxyType
         "xiaomiregistrationid": frozenset({InstallationPlatform.XIAOMI}),
         "baiduchannelid": frozenset({InstallationPlatform.BAIDU}),
         "baiduuserid": frozenset({InstallationPlatform.BAIDU}),
+        "baiduuserid-baiduchannelid": frozenset({InstallationPlatform.BAIDU}),
         "endpoint": frozenset({InstallationPlatform.BROWSER}),
         "p256dh": frozenset({InstallationPlatform.BROWSER}),
         "auth": frozenset({InstallationPlatform.BROWSER}),
@@ -52,7 +54,7 @@ _PARTIAL_FIELDS = frozenset({"p256dh", "auth", "baiduchannelid", "baiduuserid"})
 # stray closing quote (the JS SDK's Baidu filter).
 # iOS writes spaces as '+' (``deviceToken+eq+'…'``): outside quotes, '+' counts as a space.
 _CLAUSE = re.compile(
-    r"[\s+]*([A-Za-z0-9]+)[\s+]+eq[\s+]+(?:'((?:[^']|'')*)'|([^\s+']+)'?)[\s+]*", re.I
+    r"[\s+]*([A-Za-z0-9-]+)[\s+]+eq[\s+]+(?:'((?:[^']|'')*)'|([^\s+']+)'?)[\s+]*", re.I
 )
 _AND = re.compile(r"and[\s+]+", re.IGNORECASE)
 

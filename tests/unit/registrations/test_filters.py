@@ -59,6 +59,12 @@ def test_the_js_baidu_filter_with_its_missing_quote() -> None:
     assert not partial.matches(device(P.BAIDU, "u-1-421"))
 
 
+def test_the_android_sdk_names_the_baidu_handle_as_one_field() -> None:
+    query = parse_filter("BaiduUserId-BaiduChannelId eq 'u1-42'")
+    assert query.handles == ("u1-42",)
+    assert query.platforms == frozenset({P.BAIDU})
+
+
 def test_browser_filters_check_the_keys_too() -> None:
     channel = BrowserPushChannel("https://push.example/x", "p1", "a1")
     query = parse_filter(
