@@ -1,4 +1,5 @@
-"""Fuzz the installations API over HTTP: never a 5xx, always an NH error body, no partial write.
+"""Fuzz the installations and registrations APIs over HTTP: never a 5xx, always an NH error
+body, no partial write.
 
 Schemathesis drives every operation in docs/openapi.yaml with valid and invalid data. Hypothesis
 then aims arbitrary and near-valid bodies, JSON Patch documents, content types and headers at
@@ -30,10 +31,20 @@ from support.processes import REPO, HostProcess
 from support.stack import NhCaller, create_hub
 
 SPEC = REPO / "docs" / "openapi.yaml"
-SCHEMA_EXAMPLES = 20  # per operation; five operations
+SCHEMA_EXAMPLES = 20  # per operation; twelve operations
 FUZZ_EXAMPLES = 60  # per hypothesis test
 VICTIM = "victim-1"
-ROUTE_METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+# The methods each path's function declares (function.json); others get the host's own 404.
+_INSTALLATIONS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+_REGISTRATIONS = frozenset({"GET", "POST", "PUT", "DELETE"})
+ROUTE_METHODS = {
+    "/{hub}/installations/{installationId}": _INSTALLATIONS,
+    "/{hub}/installations": _INSTALLATIONS,
+    "/{hub}/registrationIDs": frozenset({"POST"}),
+    "/{hub}/registrations": _REGISTRATIONS,
+    "/{hub}/registrations/{registrationId}": _REGISTRATIONS,
+    "/{hub}/tags/{tag}/registrations": frozenset({"GET"}),
+}
 FUZZ_SETTINGS = settings(
     max_examples=FUZZ_EXAMPLES,
     deadline=None,
@@ -116,9 +127,10 @@ def test_schema_driven_requests_never_get_a_5xx(
 ) -> None:
     response = case.call(base_url=fuzz_caller.base_url, headers=fuzz_caller.headers())
     what = f"{case.method} {case.formatted_path} {case.body!r}"[:2000]
-    # Sent as generated, so the host sees it percent-decoded.
-    installation_id = unquote(str((case.path_parameters or {}).get("installationId", "x")))
-    if case.method.upper() not in ROUTE_METHODS or not reaches_herald(installation_id):
+    # Sent as generated, so the host sees each segment percent-decoded.
+    segments = [unquote(str(v)) for k, v in (case.path_parameters or {}).items() if k != "hub"]
+    served = ROUTE_METHODS.get(case.path, frozenset())
+    if case.method.upper() not in served or not all(map(reaches_herald, segments)):
         # The host's own 404 for a method or path no function declares, not Herald's answer.
         assert response.status_code < 500, what
         return
