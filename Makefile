@@ -60,6 +60,8 @@ bench: install
 	$(PY) bench/registry.py
 	$(PY) bench/pns_senders.py
 	$(PY) bench/sending.py
+	$(PY) bench/small_sends.py
+	$(PY) bench/template_latency.py
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) .venv-infra node_modules .azurite .mypy_cache .ruff_cache .pytest_cache

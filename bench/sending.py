@@ -28,12 +28,11 @@ import os
 import resource
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from pns_process import cpu_seconds, simulators  # noqa: E402
+from pns_process import cpu_seconds, on_fresh_azurite, simulators  # noqa: E402
 
 from devstack.simulated import app_settings, hub_credentials  # noqa: E402
 from emulator.azurite import Azurite  # noqa: E402
@@ -65,6 +64,7 @@ BATCH = 1000  # the baseline's batch: one page of a walk
 # 16 shards in flight at once).
 BASELINE_LOOPS = 2
 COUNTS_ENV = "HERALD_BENCH_STORAGE_COUNTS"
+EMPTY_POLL = "queue get (empty)"
 SEND_TIMEOUT = 900.0  # seconds any one send may take before the bench gives up
 SIM_POLL = 2.0  # seconds between polls of the simulator's counts while a send runs
 
@@ -90,7 +90,7 @@ def _kind(method: str, url: str) -> str:
 def install_storage_counter() -> None:
     """Count every Azure SDK request this process makes, by kind, and write the counts to the
     file named by ``HERALD_BENCH_STORAGE_COUNTS`` twice a second. Loaded into the host by the
-    ``sitecustomize`` that :func:`_counting_env` writes; diagnostic only."""
+    ``sitecustomize`` that :func:`counting_env` writes; diagnostic only."""
     from azure.core.pipeline.transport import AioHttpTransport
 
     path = Path(os.environ[COUNTS_ENV])
@@ -98,8 +98,14 @@ def install_storage_counter() -> None:
     original = AioHttpTransport.send
 
     async def counted(self: AioHttpTransport, request: Any, **kwargs: Any) -> Any:
-        counts[_kind(request.method, request.url)] += 1
-        return await original(self, request, **kwargs)
+        kind = _kind(request.method, request.url)
+        response = await original(self, request, **kwargs)
+        if kind == "queue get":  # an idle listener's poll is not work a send caused
+            await response.load_body()
+            if b"<QueueMessage>" not in response.body():
+                kind = EMPTY_POLL
+        counts[kind] += 1
+        return response
 
     def dump() -> None:
         while True:
@@ -112,14 +118,14 @@ def install_storage_counter() -> None:
     threading.Thread(target=dump, daemon=True, name="storage-counter").start()
 
 
-def _counting_env(workdir: Path) -> dict[str, str]:
+def counting_env(workdir: Path) -> dict[str, str]:
     """Env for a host that loads :func:`install_storage_counter` at start-up."""
     (workdir / "sitecustomize.py").write_text("import sending\nsending.install_storage_counter()\n")
     search = [str(workdir), str(Path(__file__).parent), str(REPO), str(REPO / "tests")]
     return {"PYTHONPATH": os.pathsep.join(search), COUNTS_ENV: str(workdir / "counts.json")}
 
 
-def _read_counts(host_env: Mapping[str, str]) -> Counter[str]:
+def read_counts(host_env: Mapping[str, str]) -> Counter[str]:
     path = Path(host_env[COUNTS_ENV])
     return Counter(json.loads(path.read_text())) if path.exists() else Counter()
 
@@ -166,14 +172,14 @@ async def _seeded_hub(
 
 
 @asynccontextmanager
-async def _nh(url: str, hub: Hub) -> AsyncIterator[tuple[NhCaller, httpx.AsyncClient]]:
+async def nh_client(url: str, hub: Hub) -> AsyncIterator[tuple[NhCaller, httpx.AsyncClient]]:
     caller = NhCaller(url, hub)
     async with caller.client() as http:
         http.timeout = httpx.Timeout(60.0)
         yield caller, http
 
 
-async def _post(
+async def post_send(
     caller: NhCaller, http: httpx.AsyncClient, query: dict[str, str], **headers: str
 ) -> None:
     response = await http.post(
@@ -186,7 +192,7 @@ async def _post(
         raise SystemExit(f"the send was refused: {response.status_code} {response.text}")
 
 
-async def _last_delivery(control: ControlClient, expected: int) -> float:
+async def last_delivery(control: ControlClient, expected: int) -> float:
     """Wait until the APNs simulator has ``expected`` deliveries; the time of the last one."""
     deadline = time.monotonic() + SEND_TIMEOUT
     while sum((await control.counts("apns")).values()) < expected:
@@ -202,9 +208,9 @@ async def _tag_send(
 ) -> tuple[float, float]:
     """One send to every device of ``hub``: (its start, its last delivery), wall clock."""
     await control.reset_records()
-    async with _nh(host.url, hub) as (caller, http):
+    async with nh_client(host.url, hub) as (caller, http):
         started = time.time()
-        await _post(
+        await post_send(
             caller,
             http,
             {},
@@ -213,7 +219,7 @@ async def _tag_send(
                 "ServiceBusNotification-Tags": TAG,
             },
         )
-    return started, await _last_delivery(control, devices)
+    return started, await last_delivery(control, devices)
 
 
 async def _baseline(endpoints: Mapping[str, str], state_dir: Path, devices: int) -> float:
@@ -243,16 +249,16 @@ async def _baseline(endpoints: Mapping[str, str], state_dir: Path, devices: int)
         await sender.aclose()
 
 
-async def _direct_latencies(
+async def direct_latencies(
     host: HostProcess, hub: Hub, control: ControlClient, sends: int
 ) -> list[float]:
     await control.reset_records()
     latencies = []
-    async with _nh(host.url, hub) as (caller, http):
+    async with nh_client(host.url, hub) as (caller, http):
         for n in range(sends):
             handle = f"d1ec7{n:059x}"  # no seeded device has it
             started = time.time()
-            await _post(
+            await post_send(
                 caller,
                 http,
                 {"direct": "true"},
@@ -290,19 +296,37 @@ class Stack:
 
 
 async def _send_in_fresh_host(stack: Stack, hub: Hub, devices: int) -> SendFigures:
-    with running_host(REPO, stack.env) as host:
+    figures, _ = await _send_in_fresh_hosts(stack, hub, devices, 1)
+    return figures
+
+
+async def _send_in_fresh_hosts(
+    stack: Stack, hub: Hub, devices: int, count: int
+) -> tuple[SendFigures, list[int]]:
+    """One send through ``count`` fresh hosts sharing the queues (the POST goes to the first);
+    its figures, and the walk steps each host ran."""
+    with ExitStack() as hosts_open:
+        hosts = [hosts_open.enter_context(running_host(REPO, stack.env)) for _ in range(count)]
         await asyncio.sleep(3)  # let the listeners settle into their idle polling
-        pids = {"host": host.pid, **stack.pids}
-        before, cpu = _read_counts(stack.env), {k: cpu_seconds(pid) for k, pid in pids.items()}
+        pids = {f"host{n}" if count > 1 else "host": h.pid for n, h in enumerate(hosts)}
+        pids.update(stack.pids)
+        before, cpu = read_counts(stack.env), {k: cpu_seconds(pid) for k, pid in pids.items()}
+        steps_before = [_walk_steps(host) for host in hosts]
         window = time.monotonic()
-        started, last = await _tag_send(host, hub, stack.control, devices)
+        started, last = await _tag_send(hosts[0], hub, stack.control, devices)
         await asyncio.sleep(3)  # the last steps' rows are written after their deliveries
-        requests = _read_counts(stack.env) - before
+        requests = read_counts(stack.env) - before
         cpu = {k: cpu_seconds(pid) - cpu[k] for k, pid in pids.items()}
         window = time.monotonic() - window
-        rss = _peak_rss_mib(host.pid)
+        steps = [_walk_steps(host) - b for host, b in zip(hosts, steps_before, strict=True)]
+        rss = max(_peak_rss_mib(host.pid) for host in hosts)
     seconds = last - started
-    return SendFigures(devices / seconds, seconds, requests, cpu, window, rss)
+    return SendFigures(devices / seconds, seconds, requests, cpu, window, rss), steps
+
+
+def _walk_steps(host: HostProcess) -> int:
+    """fanout_worker invocations the host has run so far (a plan, or one page of a shard)."""
+    return host.log().count("Executed 'fanout_worker'")
 
 
 @dataclass(frozen=True)
@@ -353,7 +377,7 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
                 for size in args.small
             ]
             big = await _seeded_hub(storage, "benchbig", args.devices, endpoints, state_dir)
-            env = {**app_env(storage, **app_settings(endpoints)), **_counting_env(workdir)}
+            env = {**app_env(storage, **app_settings(endpoints)), **counting_env(workdir)}
             stack = Stack(
                 env, endpoints, control, {"simulators": sims.pid, "Azurite": azurite.process.pid}
             )
@@ -371,12 +395,15 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
                 for n in range(args.rounds)
             ]
             rss[args.devices] = rounds[0].send.peak_rss
+            print(f"Tag send to {args.devices:,} devices through 2 fresh hosts ...", flush=True)
+            shared = await _send_in_fresh_hosts(stack, big, args.devices, 2)
             with running_host(REPO, env) as host:
-                await _direct_latencies(host, big, control, 5)  # connect and warm up
-                latencies = await _direct_latencies(host, big, control, args.direct_sends)
+                await direct_latencies(host, big, control, 5)  # connect and warm up
+                latencies = await direct_latencies(host, big, control, args.direct_sends)
         finally:
             await control.aclose()
     _report(args, rounds, rss, latencies)
+    _report_hosts(args, rounds[0].send, *shared)
 
 
 def _report(
@@ -417,6 +444,22 @@ def _report(
     print(f"  median {statistics.median(ms):.0f} ms, min {ms[0]:.0f} ms, max {ms[-1]:.0f} ms")
 
 
+def _report_hosts(
+    args: argparse.Namespace, one: SendFigures, two: SendFigures, steps: list[int]
+) -> None:
+    per_thousand = 1000 / args.devices
+    total = sum(steps) or 1
+    shares = ", ".join(f"host{n} {count / total:.0%}" for n, count in enumerate(steps))
+    print(f"\nThe same send through 2 hosts sharing the queues ({total} fanout steps: {shares}):")
+    for name, figures in (("1 host ", one), ("2 hosts", two)):
+        cpu = sum(figures.cpu.values()) * 1000 * per_thousand
+        host_cpu = sum(v for k, v in figures.cpu.items() if k.startswith("host"))
+        print(
+            f"  {name}  {figures.rate:8.0f} deliveries/s, CPU ms per 1,000: all processes "
+            f"{cpu:.0f}, hosts {host_cpu * 1000 * per_thousand:.0f}"
+        )
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=100_000)
@@ -428,15 +471,5 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-async def main() -> None:
-    args = _arguments()
-    azurite = await Azurite.start(REPO)
-    try:
-        with tempfile.TemporaryDirectory(prefix="herald-bench-") as workdir:
-            await _bench(args, azurite, Path(workdir))
-    finally:
-        azurite.stop()
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(on_fresh_azurite(_bench, _arguments()))

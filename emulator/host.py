@@ -98,7 +98,7 @@ class Host:
             {listener.function.name: _queue_admin(dispatcher, listener) for listener in listeners}
         )
         http = HttpHost(functions, dispatcher, self.options.keys, admin)
-        runner = web.AppRunner(http.application(), access_log=None)
+        runner = web.ServerRunner(http.server())
         await runner.setup()
         await web.TCPSite(runner, self.options.host, self.options.port).start()
         if self.options.https_port is not None:

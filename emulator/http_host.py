@@ -1,10 +1,17 @@
-"""HTTP triggers: route matching, methods, authLevel keys, and the admin endpoints."""
+"""HTTP triggers: route matching, methods, authLevel keys, and the admin endpoints.
+
+Routes are tried as the Functions host tries them: in function-name order (case-insensitive),
+the first whose template, constraints and methods match taking the request. The host does not
+rank routes by ASP.NET's precedence: a ``{*path}`` route takes the paths of every function
+whose name sorts after its own.
+"""
 
 from __future__ import annotations
 
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -13,11 +20,13 @@ from azure.functions.meta import Datum
 
 from emulator.app import FunctionDef
 from emulator.dispatch import Dispatcher
+from emulator.http_limits import LimitedServer, body_too_large, header_problem, read_body
 from emulator.invoke import InvocationError
 
 log = logging.getLogger("emulator.http")
 
-MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
+_ADMIN_FUNCTION = re.compile(r"/admin/functions/([^/]+)")
+_ADMIN_STATUS = "/admin/host/status"
 
 
 @dataclass(frozen=True)
@@ -39,11 +48,11 @@ class HostKeys:
         return any(hmac.compare_digest(presented.encode(), key.encode()) for key in accepted)
 
 
-def _presented_key(request: web.Request) -> str | None:
+def _presented_key(request: web.BaseRequest) -> str | None:
     return request.headers.get("x-functions-key") or request.query.get("code")
 
 
-def _request_datum(request: web.Request, body: bytes, route_params: Mapping[str, str]) -> Datum:
+def _request_datum(request: web.BaseRequest, body: bytes, route_params: Mapping[str, str]) -> Datum:
     headers = {k.lower(): ", ".join(request.headers.getall(k)) for k in request.headers}
     return Datum(
         type="http",
@@ -83,19 +92,26 @@ class HttpHost:
         admin_invoke: Mapping[str, Callable[[str], Awaitable[None]]],
     ) -> None:
         http = [f for f in functions if f.route is not None]
-        # ASP.NET precedence: literal segments first, catch-alls last.
-        self._routes = sorted(http, key=lambda f: f.route.precedence if f.route else ())
+        self._routes = sorted(http, key=lambda f: f.name.upper())
         self._dispatcher = dispatcher
         self._keys = keys
         self._by_name = {f.name: f for f in functions}
         self._admin_invoke = admin_invoke
 
-    def application(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-        app.router.add_post("/admin/functions/{name}", self._admin_function)
-        app.router.add_get("/admin/host/status", self._admin_status)
-        app.router.add_route("*", "/{path:.*}", self._dispatch)
-        return app
+    def server(self) -> web.Server:
+        return LimitedServer(self._handle, access_log=None)
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        refused = header_problem(request)
+        if refused is not None:
+            return refused
+        # The host's own endpoints come before any function's route, as on Azure.
+        admin = _ADMIN_FUNCTION.fullmatch(request.path)
+        if admin is not None and request.method == "POST":
+            return await self._admin_function(request, admin.group(1))
+        if request.path == _ADMIN_STATUS and request.method == "GET":
+            return await self._admin_status(request)
+        return await self._dispatch(request)
 
     def _match(self, method: str, path: str) -> tuple[FunctionDef, dict[str, str]] | None:
         for function in self._routes:
@@ -107,14 +123,16 @@ class HttpHost:
                 return function, params
         return None
 
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
         found = self._match(request.method, request.path)
         if found is None:
             return web.Response(status=404)
         function, params = found
         if not self._keys.allows(function, _presented_key(request)):
             return web.Response(status=401)
-        body = await request.read()
+        body = await read_body(request)
+        if body is None:
+            return body_too_large()
         describe = f"{request.method} {request.path}"
         try:
             invocation = await self._dispatcher.run(
@@ -127,8 +145,8 @@ class HttpHost:
         )
         return _response(answer)
 
-    async def _admin_function(self, request: web.Request) -> web.StreamResponse:
-        function = self._by_name.get(request.match_info["name"])
+    async def _admin_function(self, request: web.BaseRequest, name: str) -> web.StreamResponse:
+        function = self._by_name.get(name)
         if function is None or function.name not in self._admin_invoke:
             return web.Response(status=404)
         if not self._keys.allows(function, _presented_key(request), admin=True):
@@ -140,7 +158,7 @@ class HttpHost:
         await self._admin_invoke[function.name](str(payload.get("input", "")))
         return web.Response(status=202)
 
-    async def _admin_status(self, request: web.Request) -> web.StreamResponse:
+    async def _admin_status(self, request: web.BaseRequest) -> web.StreamResponse:
         presented = (_presented_key(request) or "").encode()
         if not hmac.compare_digest(presented, self._keys.master.encode()):
             return web.Response(status=401)

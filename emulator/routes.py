@@ -135,17 +135,6 @@ class _Segment:
     default: str | None = None
     catch_all: bool = False
 
-    @property
-    def precedence(self) -> int:
-        """ASP.NET orders literals before constrained, plain, optional and catch-all params."""
-        if self.literal is not None:
-            return 0
-        if self.catch_all:
-            return 4
-        if self.optional or self.default is not None:
-            return 3
-        return 1 if self.checks else 2
-
 
 def _parse_segment(text: str) -> _Segment:
     if "{" not in text and "}" not in text:
@@ -184,10 +173,6 @@ class RouteTemplate:
             ):
                 raise RouteTemplateError(f"only trailing parameters may be optional in {text!r}")
         return cls(text=text, segments=segments)
-
-    @property
-    def precedence(self) -> tuple[int, ...]:
-        return tuple(s.precedence for s in self.segments)
 
     def match(self, path: str) -> dict[str, str] | None:
         parts = path.strip("/").split("/") if path.strip("/") else []

@@ -264,9 +264,20 @@ def _http_route(folder: Path) -> _Route | None:
     return None
 
 
+def _is_fallback(template: str) -> bool:
+    """A route that is one catch-all, ``{*path}``: it takes whatever no other route takes."""
+    segments = parse_route(template)
+    return len(segments) == 1 and segments[0].repeats
+
+
 def check_routes(folders: list[Path], route_prefix: str) -> list[str]:
-    """Route problems across folders: collisions with overlapping methods, host-reserved paths."""
+    """Route problems across folders: collisions with overlapping methods, host-reserved paths.
+
+    The host tries routes in function-name order (case-insensitive) and takes the first that
+    matches, so a fallback route may overlap the others only if its folder sorts after theirs.
+    """
     routes = [r for r in map(_http_route, folders) if r is not None]
+    routes.sort(key=lambda r: r.folder.upper())
     problems = []
     for route in routes:
         first = parse_route(f"{route_prefix}/{route.template}")
@@ -275,7 +286,15 @@ def check_routes(folders: list[Path], route_prefix: str) -> list[str]:
     for index, one in enumerate(routes):
         for other in routes[index + 1 :]:
             shared = (one.methods or _METHODS) & (other.methods or _METHODS)
-            if shared and routes_collide(one.template, other.template):
+            if not shared or not routes_collide(one.template, other.template):
+                continue
+            if _is_fallback(one.template):
+                problems.append(
+                    f"{one.folder}: the fallback route {one.template!r} hides {other.folder}: "
+                    f"{other.template!r}; the host tries routes in function-name order, so "
+                    "the fallback's folder must sort after it"
+                )
+            elif not _is_fallback(other.template):
                 problems.append(
                     f"{one.folder}: route {one.template!r} collides with {other.folder}: "
                     f"{other.template!r} for {', '.join(sorted(shared)).upper()}"

@@ -3,7 +3,9 @@
 Hub commands talk to Azure Storage with the app's own settings (``AzureWebJobsStorage`` and
 ``HERALD_SECRET_KEY``), read from the environment, then from ``local.settings.json``, then
 from the running local stack (``.runtime/stack.json``). Secrets are masked unless a command
-exists to print them (``connection-strings``, ``sas-token``).
+exists to print them (``connection-strings``, ``sas-token``). ``export`` and ``import`` speak
+the NH API over HTTP instead, signed with a connection string or carrying a bearer token
+(``--bearer-token`` with ``--endpoint``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +30,10 @@ from shared.auth.sas import (
     generate_sas_token,
 )
 from shared.auth.user_token import UserTokenAlgorithm, UserTokenIssuer
-from shared.client import HeraldClient
+from shared.client import HeraldClient, HeraldClientError
 from shared.config import Settings
 from shared.engine import Engine
+from shared.errors import BadRequestError
 from shared.hubs.model import FULL_POLICY, LISTEN_POLICY, Hub, TagPolicy
 from shared.pns.base import Platform
 
@@ -95,8 +99,14 @@ async def _list(engine: Engine, _: argparse.Namespace) -> Any:
 
 
 async def _delete(engine: Engine, args: argparse.Namespace) -> Any:
-    await engine.hubs.delete_hub(args.hub)
-    return {"deleted": args.hub}
+    deleted = await engine.hubs.delete_hub(args.hub)
+    return {
+        "deleted": deleted.name,
+        "deletedAt": deleted.deleted_at.astimezone(UTC).isoformat(),
+        "rowsPurged": deleted.rows_purged,
+        "purge": "The feedback processor deletes the hub's devices, sends and feedback over its "
+        "next runs; the name can be used again once that ends.",
+    }
 
 
 async def _reseal(engine: Engine, _: argparse.Namespace) -> Any:
@@ -196,9 +206,15 @@ async def _import(args: argparse.Namespace) -> Any:
 
 
 def _client(args: argparse.Namespace) -> HeraldClient:
-    if args.http:
-        return HeraldClient.over_http(args.connection_string, args.hub)
-    return HeraldClient(args.connection_string, args.hub)
+    if args.bearer_token is not None and not args.endpoint:
+        raise BadRequestError("--bearer-token needs --endpoint, the URL Herald answers at.")
+    return HeraldClient(
+        args.connection_string,
+        args.hub,
+        endpoint=args.endpoint,
+        bearer_token=args.bearer_token,
+        plain_http=args.http,
+    )
 
 
 Command = Callable[[Engine, argparse.Namespace], Awaitable[Any]]
@@ -221,7 +237,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--endpoint", default=DEFAULT_ENDPOINT)
     command("show", _show, "show a hub, secrets masked")
     command("list", _list, "list hubs")
-    command("delete", _delete, "delete a hub (its installations stay until deleted)")
+    command("delete", _delete, "delete a hub and, over the next timer runs, all its data")
     command("reseal", _reseal, "seal every hub's secrets again with HERALD_SECRET_KEY")
     rotate = command("rotate-key", _rotate, "regenerate one key of a policy")
     rotate.add_argument("--policy", default=FULL_POLICY)
@@ -257,7 +273,14 @@ def _parser() -> argparse.ArgumentParser:
         transfer = commands.add_parser(name, help=f"{name} installations as JSON lines (NH API)")
         transfer.set_defaults(run=None, transfer=transfer_run)
         transfer.add_argument("hub")
-        transfer.add_argument("--connection-string", required=True, help="a Manage policy's")
+        signer = transfer.add_mutually_exclusive_group(required=True)
+        signer.add_argument("--connection-string", help="a Manage policy's")
+        signer.add_argument(
+            "--bearer-token",
+            help="a token from a trusted issuer (Entra ID) whose roles grant Manage on the hub; "
+            "'-' reads it from standard input",
+        )
+        transfer.add_argument("--endpoint", help="with --bearer-token: https://host/ of Herald")
         transfer.add_argument(direction, type=Path, required=True)
         transfer.add_argument("--http", action="store_true", help="plain http (a local stack)")
     return parser
@@ -275,6 +298,8 @@ async def _run(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "bearer_token", None) == "-":  # kept off the command line and out of ps
+        args.bearer_token = sys.stdin.readline().strip()
     load_local_environment(Path.cwd())
     from shared.errors import HeraldError
 
@@ -282,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(_run(args))
     except HeraldError as error:
         print(f"error: {error.detail}", file=sys.stderr)
+        return 1
+    except HeraldClientError as error:  # Herald's answer to export or import
+        print(f"error: {error}", file=sys.stderr)
         return 1
     print(result if isinstance(result, str) else json.dumps(result, indent=2))
     return 0

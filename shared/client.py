@@ -1,14 +1,16 @@
 """A small async client for Herald's NH API, used by the admin command (export and import).
 
-It signs each request the way the NH JS SDK does (the token's ``sr`` is the namespace root).
+It signs each request the way the NH JS SDK does (the token's ``sr`` is the namespace root), or
+sends a bearer token (from Entra ID, say) that its caller obtained.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -32,22 +34,42 @@ class HeraldClientError(RuntimeError):
 
 class HeraldClient:
     def __init__(
-        self, connection_string: str, hub: str, *, verify: bool | ssl.SSLContext = True
+        self,
+        connection_string: str | None,
+        hub: str,
+        *,
+        verify: bool | ssl.SSLContext = True,
+        endpoint: str | None = None,
+        bearer_token: str | None = None,
+        plain_http: bool = False,
     ) -> None:
-        parsed = parse_connection_string(connection_string)
-        self._root = parsed.endpoint.replace("sb://", "https://", 1).rstrip("/") + "/"
-        self._key_name, self._key = parsed.key_name, parsed.key
+        """Signs with ``connection_string``'s key; or, with ``endpoint`` and ``bearer_token``
+        instead, sends that token. ``plain_http``: http to the endpoint's host (a local stack)."""
+        if connection_string is not None:
+            parsed = parse_connection_string(connection_string)
+            endpoint = parsed.endpoint
+            self._authorization = self._signer(parsed.key_name, parsed.key)
+        elif endpoint is not None and bearer_token is not None:
+            self._authorization = lambda: f"Bearer {bearer_token}"
+        else:
+            raise ValueError("Give a connection string, or an endpoint and a bearer token.")
+        self._root = re.sub(r"^(sb|https?)://", "", endpoint).rstrip("/") + "/"
+        scheme = "http" if plain_http or endpoint.startswith("http://") else "https"
         self.hub = hub
-        self._http = httpx.AsyncClient(base_url=self._root, verify=verify, timeout=30)
-
-    @classmethod
-    def over_http(cls, connection_string: str, hub: str) -> HeraldClient:
-        """The same client, but plain http to the endpoint's host (a local stack)."""
-        client = cls(connection_string, hub)
-        client._http = httpx.AsyncClient(
-            base_url=client._root.replace("https://", "http://", 1), timeout=30
+        self._http = httpx.AsyncClient(
+            base_url=f"{scheme}://{self._root}", verify=verify, timeout=30
         )
-        return client
+
+    def _signer(self, key_name: str, key: str) -> Callable[[], str]:
+        def sign() -> str:
+            return generate_sas_token(
+                f"https://{self._root}",
+                key_name=key_name,
+                key=key,
+                expiry=int(time.time()) + TOKEN_SECONDS,
+            )
+
+        return sign
 
     async def __aenter__(self) -> HeraldClient:
         return self
@@ -61,13 +83,7 @@ class HeraldClient:
         await self._http.aclose()
 
     def _headers(self) -> dict[str, str]:
-        token = generate_sas_token(
-            self._root,
-            key_name=self._key_name,
-            key=self._key,
-            expiry=int(time.time()) + TOKEN_SECONDS,
-        )
-        return {"Authorization": token, "x-ms-version": API_VERSION}
+        return {"Authorization": self._authorization(), "x-ms-version": API_VERSION}
 
     async def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
         headers = {**self._headers(), **options.pop("headers", {})}

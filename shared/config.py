@@ -8,10 +8,20 @@ fails with one sentence naming the bad setting. Nothing else reads ``os.environ`
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from urllib.parse import urlsplit
 
+from shared.auth.bearer import (
+    DEFAULT_LEEWAY_SECONDS,
+    DEFAULT_REFRESH_COOLDOWN_SECONDS,
+    DEFAULT_ROLE_PREFIX,
+    DEFAULT_ROLES_CLAIM,
+    BearerSettings,
+    entra_issuer,
+)
 from shared.auth.sas import PublicHosts
 from shared.errors import ConfigurationError
 from shared.hubs.secrets import parse_secret_key
@@ -19,6 +29,14 @@ from shared.hubs.secrets import parse_secret_key
 STORAGE_SETTING = "AzureWebJobsStorage"
 # The variables aiohttp reads for a proxy (either case).
 _PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+_TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
+# Settings that mean nothing without an issuer: one of them alone is a half-done configuration.
+_BEARER_DETAILS = (
+    "HERALD_AUTH_AUDIENCE",
+    "HERALD_AUTH_JWKS_URI",
+    "HERALD_AUTH_ROLES_CLAIM",
+    "HERALD_AUTH_ROLE_PREFIX",
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,8 @@ class Settings:
     previous_secret_key: bytes | None = field(default=None, repr=False)
     # The hosts clients reach this deployment by; a SAS token's audience must name one.
     public_hosts: PublicHosts = field(default_factory=PublicHosts)
+    # Bearer tokens (Entra ID or another OIDC issuer); None: only SAS tokens are accepted.
+    bearer: BearerSettings | None = None
     # How long a registry write may stay half-done before the timer finishes it for its writer.
     pending_grace_seconds: float = 60.0
     # How long a send may take before what is left of it counts as dropped (NH: 30 minutes).
@@ -92,6 +112,8 @@ class Settings:
     expired_channel_delete_seconds: float | None = None
     # Days of feedback history kept (feedbackcontainer lists 30); older rows are deleted.
     feedback_history_days: int = 30
+    # Rows of deleted hubs the feedback processor deletes per run at most.
+    purge_rows_per_run: int = 50_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +123,7 @@ class Settings:
             secret_key=_secret_key(env, "HERALD_SECRET_KEY"),
             previous_secret_key=_secret_key(env, "HERALD_SECRET_KEY_PREVIOUS"),
             public_hosts=_public_hosts(env),
+            bearer=_bearer(env),
             pending_grace_seconds=_seconds(env, "HERALD_PENDING_GRACE_SECONDS", 60.0),
             notification_ttl_seconds=_seconds(env, "HERALD_NOTIFICATION_TTL_SECONDS", 1800.0),
             pns_allowed_test_hosts=_split_list(env.get("HERALD_PNS_ALLOWED_TEST_HOSTS", "")),
@@ -108,6 +131,7 @@ class Settings:
             feedback_reports_per_run=_count(env, "HERALD_FEEDBACK_REPORTS_PER_RUN", 5000),
             expiry_pages_per_run=_count(env, "HERALD_EXPIRY_PAGES_PER_RUN", 10),
             feedback_history_days=_count(env, "HERALD_FEEDBACK_HISTORY_DAYS", 30),
+            purge_rows_per_run=_count(env, "HERALD_PURGE_ROWS_PER_RUN", 50_000),
             pages_in_flight=_count(env, "HERALD_PAGES_IN_FLIGHT", 4),
             expired_channel_delete_seconds=(
                 _seconds(env, "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", 0.0)
@@ -153,6 +177,61 @@ def _public_hosts(env: Mapping[str, str]) -> PublicHosts:
         except ValueError as error:
             raise ConfigurationError(f"{setting}: {error}.") from error
     return PublicHosts(frozenset(hosts))
+
+
+def _bearer(env: Mapping[str, str]) -> BearerSettings | None:
+    """HERALD_ENTRA_TENANT_ID and HERALD_AUTH_ISSUER name the trusted issuers; the rest say how
+    their tokens are read. No issuer: bearer tokens are refused."""
+    tenants = _split_list(env.get("HERALD_ENTRA_TENANT_ID", ""))
+    for tenant in tenants:
+        if not _TENANT.fullmatch(tenant):
+            raise ConfigurationError(
+                f"HERALD_ENTRA_TENANT_ID: {tenant!r} is not a tenant id or domain name."
+            )
+    issuers = [entra_issuer(tenant) for tenant in tenants]
+    for issuer in _split_list(env.get("HERALD_AUTH_ISSUER", "")):
+        _https_url(issuer, "HERALD_AUTH_ISSUER")
+        issuers.append(issuer)
+    if not issuers:
+        given = [name for name in _BEARER_DETAILS if env.get(name, "").strip()]
+        if given:
+            raise ConfigurationError(
+                f"{given[0]} is set but no issuer is: set HERALD_ENTRA_TENANT_ID or "
+                "HERALD_AUTH_ISSUER too."
+            )
+        return None
+    audiences = _split_list(env.get("HERALD_AUTH_AUDIENCE", ""))
+    if not audiences:
+        raise ConfigurationError(
+            "HERALD_AUTH_AUDIENCE must name the audience of Herald's tokens (the app "
+            "registration's client id) when an issuer is trusted."
+        )
+    jwks_uri = env.get("HERALD_AUTH_JWKS_URI", "").strip() or None
+    if jwks_uri is not None:
+        _https_url(jwks_uri, "HERALD_AUTH_JWKS_URI")
+        if len(issuers) > 1:
+            raise ConfigurationError(
+                "HERALD_AUTH_JWKS_URI can name the keys of one issuer only; drop it to find "
+                "each issuer's keys by discovery."
+            )
+    return BearerSettings(
+        issuers=tuple(dict.fromkeys(issuers)),
+        audiences=audiences,
+        jwks_uri=jwks_uri,
+        roles_claim=env.get("HERALD_AUTH_ROLES_CLAIM", "").strip() or DEFAULT_ROLES_CLAIM,
+        role_prefix=env.get("HERALD_AUTH_ROLE_PREFIX", "").strip() or DEFAULT_ROLE_PREFIX,
+        leeway_seconds=_seconds(env, "HERALD_AUTH_LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS),
+        refresh_cooldown_seconds=_seconds(
+            env, "HERALD_AUTH_REFRESH_COOLDOWN_SECONDS", DEFAULT_REFRESH_COOLDOWN_SECONDS
+        ),
+        ca_file=env.get("HERALD_AUTH_CA_FILE", "").strip() or None,
+    )
+
+
+def _https_url(value: str, setting: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(f"{setting}: {value!r} is not an https URL.")
 
 
 def _split_list(value: str) -> tuple[str, ...]:

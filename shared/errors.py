@@ -69,3 +69,9 @@ class StorageUnavailableError(HeraldError):
     """Azure Storage could not be reached or answered with a server error (503)."""
 
     status = 503
+
+
+class IdentityProviderUnavailableError(HeraldError):
+    """A trusted token issuer's signing keys could not be read, and none are held (503)."""
+
+    status = 503

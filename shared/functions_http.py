@@ -8,6 +8,7 @@ handler validates before it writes, nothing partial has been written.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 import azure.functions as func
@@ -17,6 +18,7 @@ from shared.http import HttpAnswer, HttpRequestData
 from shared.nh_wire import error_answer, tracking_headers, tracking_id_for
 
 log = logging.getLogger(__name__)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Handler = Callable[[HttpRequestData], Awaitable[HttpAnswer]]
 # A handler whose answer comes with queue messages for the function's output binding.
@@ -27,11 +29,17 @@ def request_data(req: func.HttpRequest) -> HttpRequestData:
     return HttpRequestData(
         method=req.method.upper(),
         url=req.url,
-        headers={k.lower(): v for k, v in req.headers.items()},
-        query=dict(req.params),
-        route=dict(req.route_params),
+        headers={_whole(k).lower(): _whole(v) for k, v in req.headers.items()},
+        query={_whole(k): _whole(v) for k, v in req.params.items()},
+        route={k: _whole(v) for k, v in req.route_params.items()},
         body=req.get_body() or b"",
     )
+
+
+def _whole(text: str) -> str:
+    """The text with any lone surrogate replaced: a host may hand over a header's undecodable
+    bytes as surrogates (Python's surrogateescape), and nothing can encode those again."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 async def serve(req: func.HttpRequest, handler: Handler) -> func.HttpResponse:

@@ -53,8 +53,18 @@ def _new_id() -> str:
 
 async def _hub(engine: Engine, request: HttpRequestData, right: AccessRight) -> Hub:
     hub = await engine.hubs.get_hub(request.route["hub"])
-    access.authenticate(request, hub, right, public_hosts=engine.settings.public_hosts)
+    await access.authenticate(
+        request, hub, right, public_hosts=engine.settings.public_hosts, bearer=engine.bearer
+    )
     return hub
+
+
+def _expiry(start: datetime, ttl: float) -> datetime:
+    """When a send starting then stops retrying; a schedule near year 9999's end never does."""
+    try:
+        return start + timedelta(seconds=ttl)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _meta(hub: Hub, send: SendRequest, now: datetime, ttl: float) -> NotificationMeta:
@@ -65,7 +75,7 @@ def _meta(hub: Hub, send: SendRequest, now: datetime, ttl: float) -> Notificatio
         request=send.to_json().encode(),
         state=NotificationState.SCHEDULED if send.schedule_time else NotificationState.ENQUEUED,
         enqueued_at=now,
-        expires_at=start + timedelta(seconds=ttl),
+        expires_at=_expiry(start, ttl),
         scheduled_for=send.schedule_time,
     )
 

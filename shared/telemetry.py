@@ -70,7 +70,7 @@ def _page(
 ) -> tuple[list[FailedDelivery], str | None]:
     start = 0
     if token is not None:
-        if not token.isdigit():
+        if not (token.isascii() and token.isdigit() and len(token) <= 9):
             raise BadRequestError("failuresToken is not one this hub issued.")
         start = int(token)
     end = start + MAX_FAILURES_PER_PAGE

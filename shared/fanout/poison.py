@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from shared.engine import Engine, get_engine
-from shared.errors import NotFoundError
+from shared.fanout.context import SendContext, open_send
 from shared.fanout.messages import (
     Direct,
     Plan,
@@ -44,59 +44,57 @@ async def handle_fanout_poison(body: bytes, message_id: str) -> list[str]:
     """One message from ``fanout-poison``; answers the fanout messages to enqueue next."""
     message = parse_fanout(body)  # not Herald's: it fails on to fanout-poison-poison, kept
     engine = get_engine()
-    try:
-        if isinstance(message, Plan):
-            await _abandon_plan(engine, message)
-            return []
-        return await _abandon_step(engine, message, message_id)
-    except NotFoundError as exc:
-        log.warning(
-            "A poisoned step of %s/%s is gone: %s", message.hub, message.notification_id, exc
-        )
+    send = await open_send(engine, message.hub, message.notification_id, fresh=True)
+    if send is None:
         return []
+    if isinstance(message, Plan):
+        await _abandon_plan(engine, send)
+        return []
+    return await _abandon_step(engine, send, message, message_id)
 
 
 async def handle_retry_poison(body: bytes, message_id: str) -> None:
     """One message from ``deliveries-poison``: a retry batch whose every attempt failed."""
     retry = parse_retry(body)  # not Herald's: it fails on to deliveries-poison-poison, kept
     engine = get_engine()
-    try:
-        await _abandon_retry(engine, retry, message_id)
-    except NotFoundError as exc:
-        log.warning("A poisoned retry of %s/%s is gone: %s", retry.hub, retry.notification_id, exc)
+    send = await open_send(engine, retry.hub, retry.notification_id)
+    if send is not None:
+        await _abandon_retry(engine, send, retry, message_id)
 
 
-async def _abandon_plan(engine: Engine, plan: Plan) -> None:
-    meta = await engine.notifications.get_meta(plan.hub, plan.notification_id)
+async def _abandon_plan(engine: Engine, send: SendContext) -> None:
+    meta = send.meta
     if meta.chains == 0 and meta.state is not NotificationState.CANCELLED:
-        log.error("The plan of %s/%s failed every attempt", plan.hub, plan.notification_id)
+        log.error("The plan of %s/%s failed every attempt", meta.hub, meta.notification_id)
         await engine.notifications.update_meta(
-            plan.hub, plan.notification_id, State=NotificationState.ABANDONED.value
+            meta.hub, meta.notification_id, State=NotificationState.ABANDONED.value
         )
 
 
-async def _abandon_step(engine: Engine, message: Scan | Direct, message_id: str) -> list[str]:
+async def _abandon_step(
+    engine: Engine, send: SendContext, message: Scan | Direct, message_id: str
+) -> list[str]:
     key = step_key(message)
     store = engine.notifications
     earlier = await store.claim_step(message.hub, message.notification_id, key, message_id)
     if earlier is not None and earlier.done:
         return follow_up(message, earlier.result)
-    meta = await store.get_meta(message.hub, message.notification_id)
+    meta, hub = send.meta, send.hub
     request = SendRequest.from_json(meta.request)
-    hub = await engine.hubs.get_hub(message.hub)
     keyed, cursor = await step_targets(engine, meta, request, hub, message)
     run = StepRun.resume(engine, meta, key, message_id, earlier, retry_attempt=1)
     await _give_up(run, keyed, earlier)
     return follow_up(message, await run.finish(last=cursor is None, next_cursor=cursor))
 
 
-async def _abandon_retry(engine: Engine, retry: Retry, message_id: str) -> None:
+async def _abandon_retry(engine: Engine, send: SendContext, retry: Retry, message_id: str) -> None:
     store = engine.notifications
     earlier = await store.claim_step(retry.hub, retry.notification_id, retry.key, message_id)
     if earlier is not None and earlier.done:
         return
-    meta = await store.get_meta(retry.hub, retry.notification_id)
-    run = StepRun.resume(engine, meta, retry.key, message_id, earlier, retry_attempt=retry.attempt)
+    run = StepRun.resume(
+        engine, send.meta, retry.key, message_id, earlier, retry_attempt=retry.attempt
+    )
     await _give_up(run, retry_targets(retry), earlier)
     await run.finish(last=True, next_cursor=None)
 

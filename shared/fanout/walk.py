@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.fanout.merge import UNIVERSE, merge
+from shared.fanout.merge import UNIVERSE, Candidate, merge
 from shared.fanout.select import Target, select
 from shared.model.installation import installation_id_tag
+from shared.sending.pacing import paced
 from shared.store.index import IndexReader, Page
 from shared.store.keys import shard_of
 from shared.tags import Expr, evaluate, tags_in
 
-_ID_TAG_PREFIX = installation_id_tag("")[:-2]  # "$InstallationId:"
+ID_TAG_PREFIX = installation_id_tag("")[:-2]  # "$InstallationId:"
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class Audience:
         if self.expression is None or evaluate(self.expression, frozenset()):
             streams[UNIVERSE] = None
         for tag in tags_in(self.expression) if self.expression is not None else ():
-            if tag.startswith(_ID_TAG_PREFIX):
-                installation_id = tag[len(_ID_TAG_PREFIX) + 1 : -1]
+            if tag.startswith(ID_TAG_PREFIX):
+                installation_id = tag[len(ID_TAG_PREFIX) + 1 : -1]
                 if shard_of(installation_id, shard_count) == shard:
                     streams[tag] = installation_id
             else:
@@ -69,15 +70,21 @@ async def walk_step(
     names = list(streams)
     pages = await asyncio.gather(*(read(name, streams[name]) for name in names))
     step = merge(dict(zip(names, pages, strict=True)))
-    targets = [
-        target
-        for candidate in step.candidates
-        for target in select(
+    return WalkStep(await select_all(step.candidates, audience, now), step.next_cursor)
+
+
+async def select_all(
+    candidates: Sequence[Candidate], audience: Audience, now: datetime
+) -> list[Target]:
+    """Every delivery the candidates get, in their order; reading a page of large views takes
+    a while, so the event loop gets its turns (shared.sending.pacing)."""
+    targets: list[Target] = []
+    async for candidate in paced(candidates):
+        targets += select(
             candidate,
             audience.expression,
             platforms=audience.platforms,
             template_send=audience.template_send,
             now=now,
         )
-    ]
-    return WalkStep(targets, step.next_cursor)
+    return targets

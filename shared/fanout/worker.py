@@ -2,7 +2,8 @@
 chunk of a direct send, or re-send one retry batch. Each step is claimed in the notification's
 partition, so a copy of a step stands down, and the same step run again carries on from its
 recorded progress (shared.fanout.steps). A step that fails keeps its error in its row, for the
-poison handler (shared.fanout.poison) to name if every attempt fails."""
+poison handler (shared.fanout.poison) to name if every attempt fails. A step whose hub or
+notification is gone ends without writing anything (shared.fanout.context)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from shared.engine import Engine, get_engine
-from shared.errors import NotFoundError
+from shared.fanout.audience import small_audience_targets
+from shared.fanout.context import SendContext, open_send
 from shared.fanout.messages import (
     Direct,
-    FanoutMessage,
     Plan,
     Retry,
     Scan,
@@ -35,6 +36,7 @@ from shared.store.notifications import NotificationMeta, NotificationState, Step
 log = logging.getLogger(__name__)
 
 DIRECT_CHUNK = 200  # device handles per direct-send message (well under the message size)
+INLINE_KEY = "a~0000"  # the one step of a send whose plan delivers its small audience
 _T = TypeVar("_T")
 
 
@@ -61,30 +63,23 @@ async def handle_fanout(body: bytes, message_id: str) -> list[str]:
     """One fanout message; answers the fanout messages to enqueue next."""
     message = parse_fanout(body)
     engine = get_engine()
+    fresh = isinstance(message, Plan)  # a plan decides on the notification's current state
+    send = await open_send(engine, message.hub, message.notification_id, fresh=fresh)
+    if send is None:
+        return []
     if isinstance(message, Plan):
-        return await _gone_or(message, _plan(engine, message), [])
+        return await _plan(engine, send, message_id)
     key = step_key(message)
-    return await _gone_or(
-        message, _noting(engine, message, key, _step(engine, message, key, message_id)), []
-    )
+    return await _noting(engine, message, key, _step(engine, send, message, key, message_id))
 
 
 async def handle_retry(body: bytes, message_id: str) -> None:
     """One retry batch from the deliveries queue."""
     retry = parse_retry(body)
     engine = get_engine()
-    await _gone_or(
-        retry, _noting(engine, retry, retry.key, _retry(engine, retry, message_id)), None
-    )
-
-
-async def _gone_or(message: FanoutMessage | Retry, work: Awaitable[_T], gone: _T) -> _T:
-    """A step of a send whose notification or hub no longer exists has nothing to do."""
-    try:
-        return await work
-    except NotFoundError as exc:
-        log.warning("Skipping a step of %s/%s: %s", message.hub, message.notification_id, exc)
-        return gone
+    send = await open_send(engine, retry.hub, retry.notification_id)
+    if send is not None:
+        await _noting(engine, retry, retry.key, _retry(engine, send, retry, message_id))
 
 
 async def _noting(
@@ -93,8 +88,6 @@ async def _noting(
     """Run a step; if it fails, keep why in its row before the queue tries it again."""
     try:
         return await work
-    except NotFoundError:
-        raise
     except Exception as exc:
         try:
             error = f"{type(exc).__name__}: {exc}"
@@ -104,29 +97,68 @@ async def _noting(
         raise
 
 
-async def _plan(engine: Engine, plan: Plan) -> list[str]:
-    meta = await engine.notifications.get_meta(plan.hub, plan.notification_id)
+async def _plan(engine: Engine, send: SendContext, message_id: str) -> list[str]:
+    meta, hub = send.meta, send.hub
+    plan = Plan(meta.hub, meta.notification_id)
     if meta.state in (NotificationState.CANCELLED, NotificationState.ABANDONED):
         return []
     request = SendRequest.from_json(meta.request)
-    follow: list[FanoutMessage]
     if request.is_direct:
         devices = [_device_json(d.handle, d.web_push_keys) for d in request.devices]
         chunks = [devices[i : i + DIRECT_CHUNK] for i in range(0, len(devices), DIRECT_CHUNK)]
-        follow = [Direct(plan.hub, plan.notification_id, k, c) for k, c in enumerate(chunks)]
-    else:
-        hub = await engine.hubs.get_hub(plan.hub)
-        follow = [
-            Scan(plan.hub, plan.notification_id, shard, 0, None) for shard in range(hub.shard_count)
-        ]
+        direct = [Direct(plan.hub, plan.notification_id, k, c) for k, c in enumerate(chunks)]
+        await _start(engine, plan, chains=len(direct))
+        return [encode(m) for m in direct]
+    if meta.chains == 0 or meta.inline:  # a plan run again walks if it walked before
+        targets = await small_audience_targets(
+            engine.index, hub.name, hub.shard_count, _audience(request), datetime.now(UTC)
+        )
+        if targets is not None:
+            await _deliver_inline(engine, meta, request, hub, message_id, targets)
+            return []
+    await _start(engine, plan, chains=hub.shard_count)
+    return [
+        encode(Scan(plan.hub, plan.notification_id, shard, 0, None))
+        for shard in range(hub.shard_count)
+    ]
+
+
+async def _start(engine: Engine, plan: Plan, *, chains: int, inline: bool = False) -> None:
     await engine.notifications.update_meta(
         plan.hub,
         plan.notification_id,
         State=NotificationState.PROCESSING.value,
         StartedAt=datetime.now(UTC),
-        Chains=len(follow),
+        Chains=chains,
+        Inline=inline,
     )
-    return [encode(m) for m in follow]
+
+
+async def _deliver_inline(
+    engine: Engine,
+    meta: NotificationMeta,
+    request: SendRequest,
+    hub: Hub,
+    message_id: str,
+    targets: list[Target],
+) -> None:
+    """The whole small audience as one step of the plan's own (shared.fanout.audience)."""
+    plan = Plan(meta.hub, meta.notification_id)
+    if not meta.inline:
+        await _start(engine, plan, chains=1, inline=True)
+    store = engine.notifications
+    earlier = await store.claim_step(meta.hub, meta.notification_id, INLINE_KEY, message_id)
+    if earlier is not None and (earlier.done or earlier.message_id != message_id):
+        return
+    run = StepRun.resume(engine, meta, INLINE_KEY, message_id, earlier, retry_attempt=1)
+    async with engine.page_slots:
+        keyed = [(walk_key(target), target) for target in targets]
+        await run.deliver(hub, request, keyed, last_attempt=False)
+    await run.finish(last=True, next_cursor=None)
+
+
+def _audience(request: SendRequest) -> Audience:
+    return Audience(request.expression, installation_platforms(request), request.is_template)
 
 
 def _device_json(handle: str, keys: object) -> dict[str, str]:
@@ -136,16 +168,17 @@ def _device_json(handle: str, keys: object) -> dict[str, str]:
     return device
 
 
-async def _step(engine: Engine, message: Scan | Direct, key: str, message_id: str) -> list[str]:
+async def _step(
+    engine: Engine, send: SendContext, message: Scan | Direct, key: str, message_id: str
+) -> list[str]:
     store = engine.notifications
     earlier = await store.claim_step(message.hub, message.notification_id, key, message_id)
     if earlier is not None and earlier.done:
         return follow_up(message, earlier.result)  # finished; only its follow-up was lost
     if earlier is not None and earlier.message_id != message_id:
         return []  # a copy of a step another message owns
-    meta = await store.get_meta(message.hub, message.notification_id)
+    meta, hub = send.meta, send.hub
     request = SendRequest.from_json(meta.request)
-    hub = await engine.hubs.get_hub(message.hub)
     run = StepRun.resume(engine, meta, key, message_id, earlier, retry_attempt=1)
     async with engine.page_slots:
         keyed, cursor = await step_targets(engine, meta, request, hub, message)
@@ -153,14 +186,13 @@ async def _step(engine: Engine, message: Scan | Direct, key: str, message_id: st
     return follow_up(message, await run.finish(last=cursor is None, next_cursor=cursor))
 
 
-async def _retry(engine: Engine, retry: Retry, message_id: str) -> None:
+async def _retry(engine: Engine, send: SendContext, retry: Retry, message_id: str) -> None:
     store = engine.notifications
     earlier = await store.claim_step(retry.hub, retry.notification_id, retry.key, message_id)
     if earlier is not None and (earlier.done or earlier.message_id != message_id):
         return
-    meta = await store.get_meta(retry.hub, retry.notification_id)
+    meta, hub = send.meta, send.hub
     request = SendRequest.from_json(meta.request)
-    hub = await engine.hubs.get_hub(retry.hub)
     run = StepRun.resume(
         engine, meta, retry.key, message_id, earlier, retry_attempt=retry.attempt + 1
     )
@@ -181,11 +213,10 @@ async def step_targets(
     the chain ends)."""
     if isinstance(message, Direct):
         return position_keys([_direct_target(request, d) for d in message.devices]), None
-    audience = Audience(request.expression, installation_platforms(request), request.is_template)
     walked = await walk_step(
         engine.index,
         meta.hub,
-        audience,
+        _audience(request),
         message.shard,
         hub.shard_count,
         message.after,

@@ -3,8 +3,9 @@
 NH answers with the SAS URL of a Blob Storage container holding one blob per day (named
 ``MMDDYYYY``), each a line per report of ``<PnsFeedback>`` XML; clients then list and read it
 with the Blob Storage API. Herald answers with a URL of its own, ``/{hub}/feedbackcontainer``
-signed for an hour with the caller's Manage policy key, and serves the two Blob operations a
-reader needs on it: List Blobs (``?restype=container&comp=list``) and Get Blob (with ranges).
+signed for an hour with the caller's Manage policy key (for a bearer caller, the key of the
+hub's first Manage policy by name), and serves the two Blob operations a reader needs on it:
+List Blobs (``?restype=container&comp=list``) and Get Blob (with ranges).
 The blobs are rendered from the feedback history on demand; only reports from push services
 appear, as in NH (removals of expired installations are in ``GET /{hub}/feedback``), and only
 days still within the history's retention are listed.
@@ -16,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -25,7 +27,13 @@ from xml.sax.saxutils import escape, quoteattr
 
 from shared.auth.sas import AccessRight
 from shared.engine import get_engine
-from shared.errors import BadRequestError, ForbiddenError, HeraldError, NotFoundError
+from shared.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    HeraldError,
+    NotFoundError,
+)
 from shared.feedback.retention import first_kept_day
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
@@ -44,10 +52,16 @@ URL_LIFETIME = timedelta(hours=1)
 _NS = "http://schemas.microsoft.com/netservices/2010/10/servicebus/connect"
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _BLOB_VERSION = "2021-08-06"
-_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]*)")
+_MAX_OFFSET_DIGITS = 18  # past any blob's length, and within what int() converts quickly
 # The history rows that are push services' reports; the rest are Herald's own removals.
 _REPORT_ACTIONS = frozenset({Action.EXPIRED, Action.REPLACED, Action.UNMATCHED})
-_STORAGE_CODES = {403: "AuthenticationFailed", 404: "BlobNotFound"}
+_STORAGE_CODES = {
+    403: "AuthenticationFailed",
+    404: "BlobNotFound",
+    500: "InternalError",
+    503: "ServerBusy",
+}
 
 
 def container_signature(key: str, hub: str, policy: str, expiry: str) -> str:
@@ -72,6 +86,16 @@ def container_url(request_url: str, hub: Hub, policy_name: str, now: datetime) -
     }
     scheme, netloc, path, _, _ = urlsplit(request_url)
     return urlunsplit((scheme, netloc, path.rstrip("/"), urlencode(query), ""))
+
+
+def _manage_policy(hub: Hub) -> str:
+    """The policy whose key signs the URL for a bearer caller, who signed with none."""
+    names = sorted(p.name for p in hub.policies.values() if p.grants(AccessRight.MANAGE))
+    if not names:
+        raise ConflictError(
+            "The hub has no Manage policy whose key could sign the feedback container URL."
+        )
+    return names[0]
 
 
 def check_container_sas(query: Mapping[str, str], hub: Hub, now: datetime) -> None:
@@ -159,15 +183,30 @@ def enumeration(service: str, hub: str, summary: HygieneSummary) -> bytes:
     ).encode()
 
 
+def _offset(digits: str) -> int:
+    return int(digits) if len(digits) <= _MAX_OFFSET_DIGITS else 10**_MAX_OFFSET_DIGITS
+
+
 def blob_answer(content: bytes, headers: Mapping[str, str], requested: str | None) -> HttpAnswer:
-    """Get Blob's answer: the whole blob, or the byte range the reader asked for."""
+    """Get Blob's answer: the whole blob, or the byte range the reader asked for.
+
+    As Blob Storage: a range starting past the end, or ending before it starts, is 416
+    ``InvalidRange`` with ``Content-Range: bytes */{length}``; a range that runs past the end
+    is cut at the end; a Range header that is not one range of bytes is ignored.
+    """
     found = _RANGE.fullmatch(requested or "")
     if found is None:
         return HttpAnswer(200, content, {**headers, "Content-Length": str(len(content))})
-    first = int(found.group(1))
-    last = min(int(found.group(2) or len(content) - 1), len(content) - 1)
-    if first >= len(content):
-        return HttpAnswer(416, b"", {**headers, "x-ms-error-code": "InvalidRange"})
+    first = _offset(found.group(1))
+    last = _offset(found.group(2)) if found.group(2) else len(content) - 1
+    if first >= len(content) or last < first:
+        return _blob_error(
+            416,
+            "InvalidRange",
+            "The range specified is invalid for the current size of the resource.",
+            {"Content-Range": f"bytes */{len(content)}"},
+        )
+    last = min(last, len(content) - 1)
     part = content[first : last + 1]
     span = {"Content-Range": f"bytes {first}-{last}/{len(content)}"}
     return HttpAnswer(206, part, {**headers, **span, "Content-Length": str(len(part))})
@@ -177,15 +216,30 @@ def _platforms() -> Sequence[str]:
     return [platform.value for platform in InstallationPlatform]
 
 
-def _storage_error(error: HeraldError) -> HttpAnswer:
-    """A Blob-service error answer (code header and XML body), which Blob clients expect."""
-    code = _STORAGE_CODES.get(error.status, "InvalidQueryParameterValue")
+def _blob_error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> HttpAnswer:
+    """A Blob-service error answer, as Blob clients read it: the code in ``x-ms-error-code``
+    and in an XML body whose message ends with the request id and time."""
+    request_id = str(uuid.uuid4())
+    time = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    text = f"{message}\nRequestId:{request_id}\nTime:{time}"
     body = (
         '<?xml version="1.0" encoding="utf-8"?>'
-        f"<Error><Code>{code}</Code><Message>{escape(error.detail)}</Message></Error>"
+        f"<Error><Code>{code}</Code><Message>{escape(text)}</Message></Error>"
     ).encode()
-    headers = {"x-ms-error-code": code, "Content-Type": "application/xml"}
-    return HttpAnswer(error.status, body, {**headers, "x-ms-version": _BLOB_VERSION})
+    common = {
+        "x-ms-error-code": code,
+        "x-ms-request-id": request_id,
+        "x-ms-version": _BLOB_VERSION,
+        "Content-Type": "application/xml",
+    }
+    return HttpAnswer(status, body, {**common, **(headers or {})})
+
+
+def _storage_error(error: HeraldError) -> HttpAnswer:
+    code = _STORAGE_CODES.get(error.status, "InvalidQueryParameterValue")
+    return _blob_error(error.status, code, error.detail)
 
 
 async def _blob_service(hub: Hub, request: HttpRequestData, now: datetime) -> HttpAnswer:
@@ -224,17 +278,22 @@ async def _blob_service(hub: Hub, request: HttpRequestData, now: datetime) -> Ht
 
 async def handle_feedback_container(request: HttpRequestData) -> HttpAnswer:
     """The one entry point of the feedback_container function: NH's call answers the URL;
-    the Blob calls made with that URL are answered as the Blob service would."""
-    engine = get_engine()
-    hub = await engine.hubs.get_hub(request.route["hub"])
+    the Blob calls made with that URL are answered as the Blob service would, errors too."""
+    hubs = get_engine().hubs
     now = datetime.now(UTC)
     if not request.route.get("blob") and "restype" not in request.query:
-        caller = access.authenticate(
-            request, hub, AccessRight.MANAGE, public_hosts=engine.settings.public_hosts
+        engine = get_engine()
+        hub = await hubs.get_hub(request.route["hub"])
+        caller = await access.authenticate(
+            request,
+            hub,
+            AccessRight.MANAGE,
+            public_hosts=engine.settings.public_hosts,
+            bearer=engine.bearer,
         )
-        url = container_url(request.url, hub, caller.policy.name, now)
+        url = container_url(request.url, hub, caller.policy or _manage_policy(hub), now)
         return HttpAnswer(200, url.encode(), {"Content-Type": "text/plain; charset=utf-8"})
     try:
-        return await _blob_service(hub, request, now)
+        return await _blob_service(await hubs.get_hub(request.route["hub"]), request, now)
     except HeraldError as error:
         return _storage_error(error)

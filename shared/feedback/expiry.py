@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Container
 from datetime import datetime
 
 from shared.engine import Engine
@@ -58,8 +59,11 @@ async def _remove_if_expired(
     tally.add(key.hub, Action.REMOVED.value)
 
 
-async def remove_expired(engine: Engine, tally: Tally, now: datetime) -> None:
-    """Sweep up to ``expiry_pages_per_run`` pages, resuming where the last run stopped."""
+async def remove_expired(
+    engine: Engine, tally: Tally, now: datetime, *, skip_hubs: Container[str] = frozenset()
+) -> None:
+    """Sweep up to ``expiry_pages_per_run`` pages, resuming where the last run stopped;
+    installations of ``skip_hubs`` (deleted hubs) are left to their purge."""
     hygiene = HygieneStore(engine.tables)
     token = await hygiene.get_cursor(_SWEEP)
     slots = asyncio.Semaphore(_CONCURRENCY)
@@ -73,7 +77,7 @@ async def remove_expired(engine: Engine, tally: Tally, now: datetime) -> None:
 
     for _ in range(engine.settings.expiry_pages_per_run):
         keys, token = await hygiene.expired_installations(now, token, page_size=_PAGE)
-        await asyncio.gather(*(one(key) for key in keys))
+        await asyncio.gather(*(one(key) for key in keys if key.hub not in skip_hubs))
         if token is None:
             break
     await hygiene.set_cursor(_SWEEP, token)

@@ -5,8 +5,9 @@ is marked ``pushChannelExpired`` (as NH does), or, when the PNS issued a replace
 given the new handle. A registration holding it is deleted, as NH deletes it, or given the
 replacement. An installation that re-registered with another handle since the report,
 or is gone, is left alone (``unmatched``). A report of a direct send names no installation and
-is only kept in the history. Reports of one installation are applied in the order they came,
-different installations concurrently.
+is only kept in the history. A report for a hub that no longer exists is dropped, history
+and all. Reports of one installation are applied in the order they came, different
+installations concurrently.
 """
 
 from __future__ import annotations
@@ -59,13 +60,14 @@ def _decider(dead: DeadHandle, now: datetime) -> Decide:
     return decide
 
 
-async def _apply(engine: Engine, report: Report, now: datetime) -> Action:
+async def _apply(engine: Engine, report: Report, now: datetime) -> Action | None:
+    """What was done with the report; None: its hub is gone, and the report with it."""
     dead = report.dead
-    if not dead.installation_id:
-        return Action.UNMATCHED
     try:
         hub = await engine.hubs.get_hub(report.hub)
     except NotFoundError:
+        return None
+    if not dead.installation_id:
         return Action.UNMATCHED
     key = InstallationKey.of(hub.name, dead.installation_id, hub.shard_count)
     changed = await rewrite(engine.installations, key, _decider(dead, now))
@@ -87,6 +89,9 @@ async def _apply_in_order(
             # Left in the inbox with the reports after it, so they keep their order.
             log.warning("Hub %s: a report waits for the next run: %s", report.hub, error)
             return
+        if action is None:
+            await engine.feedback.drop(report)
+            continue
         dead = report.dead
         if action is Action.EXPIRED and grace is not None:  # parked before the report goes
             deletion = DueDeletion(report.hub, dead.installation_id, dead.platform, dead.handle)

@@ -15,11 +15,16 @@ Device = Installation | Registration
 
 
 def parse_device(data: object, *, device_id: str, max_tags: int) -> Device:
-    """The document stored under ``device_id``, from its JSON form."""
+    """The document stored under ``device_id``, from its JSON form. Template limits are not
+    applied: a stored row met the limits of its day."""
     registration_id = registration_id_of(device_id)
     if registration_id is not None:
-        return parse_registration(data, max_tags=max_tags, registration_id=registration_id)
-    return parse_installation(data, max_tags=max_tags, installation_id=device_id)
+        return parse_registration(
+            data, max_tags=max_tags, registration_id=registration_id, template_limits=None
+        )
+    return parse_installation(
+        data, max_tags=max_tags, installation_id=device_id, template_limits=None
+    )
 
 
 def handle_key(device: Device) -> str:

@@ -35,7 +35,10 @@ from shared.model.channels import (
 )
 from shared.model.installation import Installation, installation_id_tag, user_id_tag
 from shared.model.templates import (
+    TEMPLATE_LIMITS,
+    TemplateLimits,
     check_template_header,
+    check_template_size,
     parse_string_map,
     parse_template_content,
 )
@@ -225,11 +228,17 @@ class Registration:
 
 
 def parse_registration(
-    data: object, *, max_tags: int, registration_id: str | None = None
+    data: object,
+    *,
+    max_tags: int,
+    registration_id: str | None = None,
+    template_limits: TemplateLimits | None = TEMPLATE_LIMITS,
 ) -> Registration:
     """Parse and validate a registration's JSON form (as stored, exported and imported).
 
     ``registration_id`` is the id from the URL: the body's may be absent but must not differ.
+    ``template_limits`` bound its template, as one of an installation's; None reads a stored
+    row, which met the limits of its day.
     """
     with registration_errors():
         if not isinstance(data, dict):
@@ -256,7 +265,7 @@ def parse_registration(
             tags=tags,
             user_id=validate_user_id(data.get("userId")),
             push_variables=parse_string_map(data.get("pushVariables"), "pushVariables"),
-            template=_parse_template(data.get("template"), platform),
+            template=_parse_template(data.get("template"), platform, template_limits),
             expiration_time=parse_expiration(data.get("expirationTime")),
             secondary_tile_name=_parse_tile_name(data.get("secondaryTileName"), platform),
             last_update=parse_datetime(data.get("lastUpdate"), "lastUpdate"),
@@ -278,12 +287,16 @@ def _parse_channel(platform: InstallationPlatform, value: object) -> PushChannel
     return channel
 
 
-def _parse_template(value: object, platform: InstallationPlatform) -> RegistrationTemplate | None:
+def _parse_template(
+    value: object, platform: InstallationPlatform, limits: TemplateLimits | None
+) -> RegistrationTemplate | None:
     if value is None:
         return None
     if not isinstance(value, dict):
         raise installation_error(f"template must be an object, not {json_type(value)}.")
     content = parse_template_content(value, platform=platform, where="BodyTemplate")
+    if limits is not None:
+        check_template_size(content, limits, "The template")
     name = value.get("name")
     priority = value.get("priority")
     if priority is not None:

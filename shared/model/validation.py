@@ -155,7 +155,10 @@ def parse_datetime(value: object, field: str) -> datetime | None:
         raise installation_error(f"{field} {show(text)} is not an ISO 8601 date-time.") from error
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # an offset that moves year 1 or 9999 out of range
+        raise installation_error(f"{field} {show(text)} is out of range.") from None
 
 
 def parse_expiration(value: object, field: str = "expirationTime") -> datetime | None:

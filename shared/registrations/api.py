@@ -43,17 +43,12 @@ from shared.registrations.descriptions import parse_description
 from shared.registrations.entries import entry_answer, resource_url
 from shared.registrations.listing import list_registrations, list_tag_registrations
 from shared.registry import access
+from shared.registry.api import caller_of
 from shared.registry.writes import delete_device, write_device
 from shared.store.installations import InstallationKey, StoredInstallation
 
 MAX_BODY_BYTES = 64 * 1024
 NOT_FOUND = "Registration not found."
-
-
-def _authenticate(engine: Engine, request: HttpRequestData, hub: Hub) -> access.Caller:
-    return access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
 
 
 def new_registration_id() -> str:
@@ -105,7 +100,7 @@ def _key(hub: Hub, registration_id: str) -> InstallationKey:
 async def _store(
     engine: Engine, hub: Hub, request: HttpRequestData, registration_id: str
 ) -> HttpAnswer:
-    caller = _authenticate(engine, request, hub)
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     new = _parse_body(request, hub, registration_id)
     wanted = _if_match(request)
 
@@ -130,7 +125,7 @@ async def _put(
 async def _get_implied(
     engine: Engine, hub: Hub, request: HttpRequestData, registration_id: str, installation_id: str
 ) -> HttpAnswer:
-    caller = _authenticate(engine, request, hub)
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     key = InstallationKey.of(hub.name, installation_id, hub.shard_count)
     stored = await engine.installations.read(key, max_tags=hub.max_tags)
     installation = None if stored is None else stored.installation
@@ -149,7 +144,7 @@ async def _get(
     implied = parse_implied_id(registration_id)
     if implied is not None:
         return await _get_implied(engine, hub, request, registration_id, implied[0])
-    caller = _authenticate(engine, request, hub)
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     key = _key(hub, validate_registration_id(registration_id))
     stored = await engine.installations.read(key, max_tags=hub.max_tags)
     registration = None if stored is None else stored.registration
@@ -162,7 +157,7 @@ async def _get(
 async def _delete(
     engine: Engine, hub: Hub, request: HttpRequestData, registration_id: str
 ) -> HttpAnswer:
-    caller = _authenticate(engine, request, hub)
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     key = _key(hub, _registration_id(registration_id))
     wanted = _if_match(request)
     if not await delete_device(engine, hub, key, caller, lambda s: _check_if_match(wanted, s)):
@@ -195,7 +190,7 @@ async def handle_registration_ids(request: HttpRequestData) -> HttpAnswer:
     """``POST /{hub}/registrationIDs`` (Listen): a new id, in ``Location``; nothing is stored."""
     engine = get_engine()
     hub = await engine.hubs.get_hub(request.route["hub"])
-    _authenticate(engine, request, hub)
+    await caller_of(engine, hub, request, AccessRight.LISTEN)
     location = resource_url(request, hub, f"registrationids/{new_registration_id()}")
     return HttpAnswer(201, b"", {"Location": location, "Content-Type": ENTRY_CONTENT_TYPE})
 

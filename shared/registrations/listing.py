@@ -27,6 +27,7 @@ from shared.registrations.atom import FEED_CONTENT_TYPE, feed_xml
 from shared.registrations.entries import atom_time, entry_for, request_url
 from shared.registrations.filters import HandleFilter, parse_filter
 from shared.registry import access
+from shared.registry.api import caller_of
 from shared.registry.listing import decode_token, encode_token, parse_top
 from shared.registry.view import NATIVE_SCOPE
 from shared.store.index import IndexReader
@@ -166,7 +167,7 @@ async def list_registrations(engine: Engine, hub: Hub, request: HttpRequestData)
     text = _query(request, "$filter")
     handle = None if text is None or not text.strip() else parse_filter(text)
     right = AccessRight.MANAGE if handle is None else AccessRight.LISTEN
-    caller = access.authenticate(request, hub, right, public_hosts=engine.settings.public_hosts)
+    caller = await caller_of(engine, hub, request, right)
     platforms = None
     if handle is not None and handle.platforms is not None:
         platforms = sorted(p.value for p in handle.platforms)
@@ -202,9 +203,7 @@ async def list_tag_registrations(
 ) -> HttpAnswer:
     """``GET /{hub}/tags/{tag}/registrations`` (Manage): the tag's index rows, shard by shard,
     each device read by its key; ``$InstallationId:{id}`` is one point read."""
-    caller = access.authenticate(
-        request, hub, AccessRight.MANAGE, public_hosts=engine.settings.public_hosts
-    )
+    caller = await caller_of(engine, hub, request, AccessRight.MANAGE)
     tag = _tag(tag_text)
     reader = IndexReader(engine.tables)
     scopes: dict[str, tuple[str, ...]] = {}

@@ -1,7 +1,9 @@
 """Who is calling, and what a Listen-only caller may do to an installation or a registration.
 
-Send and Manage keys are the backend's: they may set any tag and any user. A client holding
-only a Listen key is a device, and NH lets it claim any tag and any ``userId``; Herald does not.
+A caller proves its rights with a SAS token signed with a hub policy's key, or with a bearer
+token whose roles grant them (:mod:`shared.auth.bearer`); from then on only the rights count.
+Send and Manage rights are the backend's: it may set any tag and any user. A caller holding
+only Listen is a device, and NH lets it claim any tag and any ``userId``; Herald does not.
 Every *selector* of an installation (anything a send can reach it by: its tags, its templates'
 tags and names, and ``$UserId``) passes one check, whether it arrives by PUT or by PATCH:
 
@@ -20,7 +22,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from shared.auth.sas import AccessRight, PublicHosts, SasPolicy, verify_sas
+from shared.auth.bearer import bearer_token
+from shared.auth.issuers import BearerVerifier
+from shared.auth.sas import AccessRight, PublicHosts, grants, require_right, verify_sas
 from shared.auth.user_token import USER_TOKEN_HEADER, verify_user_token
 from shared.errors import ForbiddenError, UnauthorizedError
 from shared.http import HttpRequestData
@@ -31,33 +35,59 @@ from shared.model.installation import Installation, installation_id_tag
 
 @dataclass(frozen=True)
 class Caller:
-    policy: SasPolicy
-    user: str | None  # the verified user-token subject, if a token came
+    rights: frozenset[AccessRight]
+    user: str | None = None  # the verified user-token subject, if a token came
+    policy: str | None = None  # the SAS policy the token was signed with; None for a bearer
 
     @property
     def listen_only(self) -> bool:
-        return not (self.policy.grants(AccessRight.SEND) or self.policy.grants(AccessRight.MANAGE))
+        return not grants(self.rights, AccessRight.SEND)
 
 
-def authenticate(
-    request: HttpRequestData, hub: Hub, required: AccessRight, *, public_hosts: PublicHosts
+async def authenticate(
+    request: HttpRequestData,
+    hub: Hub,
+    required: AccessRight,
+    *,
+    public_hosts: PublicHosts,
+    bearer: BearerVerifier | None,
 ) -> Caller:
+    """The caller of ``request`` once its SAS or bearer token and its user token check out.
+
+    401 for a missing or invalid token, 403 for a valid one without ``required`` on ``hub``.
+    """
     now = time.time()
-    policy = verify_sas(
-        request.header("authorization"),
-        request_url=request.url,
-        public_hosts=public_hosts,
-        policies=hub.policies,
-        required=required,
-        now=now,
-    )
+    header = request.header("authorization")
+    token = bearer_token(header)
+    if token is None:
+        policy = verify_sas(
+            header,
+            request_url=request.url,
+            public_hosts=public_hosts,
+            policies=hub.policies,
+            required=required,
+            now=now,
+        )
+        rights, policy_name = policy.rights, policy.name
+    else:
+        if bearer is None:
+            raise UnauthorizedError(
+                "BearerToken: this deployment trusts no token issuer (HERALD_ENTRA_TENANT_ID, "
+                "HERALD_AUTH_ISSUER); sign with a SAS key."
+            )
+        rights = (await bearer.verify(token, now=now)).rights_on(hub.name)
+        require_right(rights, required)
+        policy_name = None
+    return Caller(frozenset(rights), _user(request, hub, now), policy_name)
+
+
+def _user(request: HttpRequestData, hub: Hub, now: float) -> str | None:
     token = request.header(USER_TOKEN_HEADER)
-    user = None
-    if token:
-        if hub.user_token_issuer is None:
-            raise UnauthorizedError(f"This hub has no user-token issuer; drop {USER_TOKEN_HEADER}.")
-        user = verify_user_token(token, issuer=hub.user_token_issuer, now=now)
-    return Caller(policy, user)
+    if not token:
+        return None
+    if hub.user_token_issuer is None:
+        raise UnauthorizedError(f"This hub has no user-token issuer; drop {USER_TOKEN_HEADER}.")
+    return verify_user_token(token, issuer=hub.user_token_issuer, now=now)
 
 
 def _require_user(caller: Caller, user: str, action: str) -> None:

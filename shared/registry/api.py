@@ -7,7 +7,6 @@ and applies itself again, up to a few times, so concurrent PUTs and PATCHes all 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 
 from shared.auth.sas import AccessRight
@@ -21,6 +20,7 @@ from shared.model.validation import validate_installation_id
 from shared.registry import access
 from shared.registry.listing import list_installations
 from shared.registry.writes import delete_device, write_device
+from shared.request_json import parse_request_json
 from shared.store.installations import InstallationKey, StoredInstallation
 
 MAX_BODY_BYTES = 64 * 1024
@@ -29,24 +29,26 @@ MAX_BODY_BYTES = 64 * 1024
 def _json_body(request: HttpRequestData) -> object:
     if len(request.body) > MAX_BODY_BYTES:
         raise PayloadTooLargeError("The request body is larger than 64 KB.")
-    try:
-        return json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadRequestError(f"The request body is not valid JSON: {error}.") from None
-    except RecursionError:
-        raise BadRequestError("The request body is nested too deeply.") from None
+    return parse_request_json(request.body, "The request body")
 
 
 def _live(stored: StoredInstallation | None) -> Installation | None:
     return None if stored is None else stored.installation
 
 
+async def caller_of(
+    engine: Engine, hub: Hub, request: HttpRequestData, right: AccessRight
+) -> access.Caller:
+    """The caller of ``request``, with ``right`` on ``hub`` (the registrations API's too)."""
+    return await access.authenticate(
+        request, hub, right, public_hosts=engine.settings.public_hosts, bearer=engine.bearer
+    )
+
+
 async def _put(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     new = parse_installation(
         _json_body(request), max_tags=hub.max_tags, installation_id=key.installation_id
     )
@@ -57,9 +59,7 @@ async def _put(
 async def _patch(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     operations = parse_patch(_json_body(request))
 
     def change(stored: StoredInstallation | None) -> Installation:
@@ -75,9 +75,7 @@ async def _patch(
 async def _get(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     installation = _live(await engine.installations.read(key, max_tags=hub.max_tags))
     if installation is None:
         raise NotFoundError("Installation not found.")
@@ -90,9 +88,7 @@ async def _get(
 async def _delete(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     await delete_device(engine, hub, key, caller)
     return HttpAnswer(204)
 
@@ -114,9 +110,7 @@ async def handle_installations(request: HttpRequestData) -> HttpAnswer:
     if not installation_id:
         if request.method != "GET":
             raise BadRequestError("The installation id is missing from the URL.")
-        access.authenticate(
-            request, hub, AccessRight.MANAGE, public_hosts=engine.settings.public_hosts
-        )
+        await caller_of(engine, hub, request, AccessRight.MANAGE)
         return await list_installations(engine, hub, request)
     operation = _OPERATIONS.get(request.method)
     if operation is None:

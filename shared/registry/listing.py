@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -25,12 +26,14 @@ from shared.model.channels import parse_platform
 from shared.model.installation import Installation
 from shared.model.registration import Registration
 from shared.model.validation import parse_datetime
+from shared.request_json import parse_request_json
 from shared.store.scan import InstallationScanner, ScanFilter, ScanPosition
 
 CONTINUATION_HEADER = "x-ms-continuationtoken"
 NDJSON = "application/x-ndjson"
 DEFAULT_TOP = 100
 MAX_TOP = 1000
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 
 def encode_token(data: Mapping[str, object]) -> str:
@@ -42,10 +45,11 @@ def encode_token(data: Mapping[str, object]) -> str:
 def decode_token(token: str) -> dict[str, Any]:
     """What :func:`encode_token` encoded; a 400 for anything else."""
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = parse_request_json(text, "The continuationToken")
         if not isinstance(data, dict):
             raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+    except (ValueError, TypeError, binascii.Error, BadRequestError):
         raise BadRequestError("The continuationToken is not one this hub issued.") from None
     return data
 
@@ -60,9 +64,10 @@ def decode_position(token: str) -> ScanPosition:
         shard, continuation = data["s"], data["c"]
         if not isinstance(shard, int) or shard < 0:
             raise ValueError
+        # Storage's own tokens are ASCII; they travel back to it in request headers.
         if continuation is not None and not (
             isinstance(continuation, dict)
-            and all(isinstance(v, str) for v in continuation.values())
+            and all(isinstance(v, str) and _PRINTABLE.fullmatch(v) for v in continuation.values())
         ):
             raise ValueError
     except (ValueError, KeyError, TypeError):
@@ -71,10 +76,11 @@ def decode_position(token: str) -> ScanPosition:
 
 
 def parse_top(text: str | None) -> int:
-    """The ``top`` query parameter of a paged listing (ASCII digits only: int() takes more)."""
+    """The ``top`` query parameter of a paged listing."""
     if text is None:
         return DEFAULT_TOP
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_TOP:
+    # ASCII digits only (int() takes other scripts too), and few enough for int() to take.
+    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not 1 <= int(text) <= MAX_TOP:
         raise BadRequestError(f"top must be a whole number from 1 to {MAX_TOP}.")
     return int(text)
 

@@ -7,7 +7,6 @@ NH SDKs validate plus what NH documents as required (``X-WNS-Type`` for ``window
 
 from __future__ import annotations
 
-import json
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from typing import Any
 from shared.errors import BadRequestError
 from shared.http import is_field_value
 from shared.pns.xiaomi import message_form
+from shared.request_json import parse_request_json
 from shared.sending.formats import BAIDU_MESSAGE_TYPE, WNS_RAW, WNS_TYPES, SendFormat
 
 _MAX_DATE_LENGTH = 64
@@ -27,6 +27,7 @@ _APNS_PUSH_TYPES = frozenset(
 )
 _BASE64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _URGENCIES = frozenset({"very-low", "low", "normal", "high"})
+# What every PNS accepts in a header value, over HTTP/1.1 and HTTP/2 alike.
 
 
 def _is_uuid(value: str) -> bool:
@@ -105,11 +106,12 @@ def parse_date(text: str, header: str) -> datetime:
         if len(text) > _MAX_DATE_LENGTH:
             raise ValueError(text)
         moment = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
+        # An offset can move year 1 or 9999 out of range (OverflowError).
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise BadRequestError(
             f"The header {header} has the value '{text[:64]}': it must be an ISO 8601 date-time."
         ) from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def check_native_payload(format: SendFormat, payload: bytes, headers: Mapping[str, str]) -> None:
@@ -140,13 +142,7 @@ def check_native_payload(format: SendFormat, payload: bytes, headers: Mapping[st
 
 def load_json_object(payload: bytes, what: str, *, numbers_as_text: bool = False) -> dict[str, Any]:
     """A JSON object; with ``numbers_as_text`` its numbers are kept as the text written."""
-    number = str if numbers_as_text else None
-    try:
-        document = json.loads(
-            payload, parse_constant=_reject_constant, parse_int=number, parse_float=number
-        )
-    except (ValueError, RecursionError) as exc:
-        raise BadRequestError(f"{what} must be JSON: {_short(exc)}") from exc
+    document = parse_request_json(payload, what, numbers_as_text=numbers_as_text)
     if not isinstance(document, dict):
         raise BadRequestError(f"{what} must be a JSON object.")
     return document
@@ -161,10 +157,6 @@ def _check_xml(payload: bytes) -> None:
         raise BadRequestError(
             f"A windows notification must be XML unless X-WNS-Type is wns/raw: {_short(exc)}"
         ) from exc
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _short(exc: BaseException) -> str:

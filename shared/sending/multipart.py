@@ -10,11 +10,11 @@ so all of these are accepted. Anything else malformed is a 400.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
 from shared.errors import BadRequestError
+from shared.request_json import parse_request_json
 
 MAX_BATCH_DEVICES = 1000
 _MAX_BOUNDARY = 200
@@ -137,8 +137,8 @@ def _device_items(raw: bytes) -> tuple[object, ...]:
     except UnicodeDecodeError as exc:
         raise BadRequestError("The devices part is not UTF-8 text.") from exc
     try:
-        items = json.loads(text)
-    except (ValueError, RecursionError):
+        items = parse_request_json(text, "The devices part")
+    except BadRequestError:
         if not _QUOTED_LIST.fullmatch(text):
             raise BadRequestError(
                 "The devices part must be a JSON array of device handles."

@@ -13,7 +13,6 @@ RowKeys begin with the report time, so a partition's old rows are its first ones
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,18 +21,15 @@ from enum import StrEnum
 from itertools import groupby
 from typing import Any
 
-from azure.data.tables import TableTransactionError, UpdateMode
-from azure.data.tables.aio import TableClient
+from azure.data.tables import UpdateMode
 
 from shared.model.registration import id_field
-from shared.store.tables import FEEDBACK, Tables
+from shared.store.tables import FEEDBACK, TRANSACTION_LIMIT, Tables, delete_rows
 
-_TRANSACTION_LIMIT = 100
 _PAGE = 1000
-_DELETES_IN_FLIGHT = 4  # transactions of one partition's deletes sent at once
 _STAMP = "%Y%m%dT%H%M%S%f"  # RowKeys start with this, so key order is time order
 INBOX_SHARDS = 16
-_INBOX = "~inbox~"
+INBOX_PREFIX = "~inbox~"  # + n: partitions shared by every hub
 
 
 @dataclass(frozen=True)
@@ -130,7 +126,7 @@ def _digest(handle: str) -> str:
 def _inbox_partition(hub: str, dead: DeadHandle) -> str:
     owner = dead.installation_id or dead.handle
     digest = hashlib.sha256(f"{hub}\n{owner}".encode()).digest()
-    return f"{_INBOX}{int.from_bytes(digest[:4], 'big') % INBOX_SHARDS}"
+    return f"{INBOX_PREFIX}{int.from_bytes(digest[:4], 'big') % INBOX_SHARDS}"
 
 
 def _fields(dead: DeadHandle) -> dict[str, Any]:
@@ -231,8 +227,8 @@ class FeedbackStore:
         for _, group in groupby(entities, key=lambda e: e["PartitionKey"]):
             unique = {e["RowKey"]: e for e in group}  # a RowKey may appear once per transaction
             rows = list(unique.values())
-            for start in range(0, len(rows), _TRANSACTION_LIMIT):
-                chunk = rows[start : start + _TRANSACTION_LIMIT]
+            for start in range(0, len(rows), TRANSACTION_LIMIT):
+                chunk = rows[start : start + TRANSACTION_LIMIT]
                 await table.submit_transaction(
                     [("upsert", row, {"mode": UpdateMode.REPLACE}) for row in chunk]
                 )
@@ -242,7 +238,7 @@ class FeedbackStore:
         table = await self._tables.get(FEEDBACK)
         pages = table.query_entities(
             "PartitionKey eq @pk",
-            parameters={"pk": f"{_INBOX}{shard}"},
+            parameters={"pk": f"{INBOX_PREFIX}{shard}"},
             results_per_page=page_size,
         ).by_page()
         async for page in pages:
@@ -255,6 +251,10 @@ class FeedbackStore:
     async def settle(self, report: Report, entry: FeedbackEntry) -> None:
         """Keep what was done in the hub's history, then take the report out of the inbox."""
         await self.add(report.hub, entry)
+        await self.drop(report)
+
+    async def drop(self, report: Report) -> None:
+        """Take the report out of the inbox."""
         table = await self._tables.get(FEEDBACK)
         await table.delete_entity(report.partition, report.row_key)  # absent: no error
 
@@ -320,27 +320,10 @@ class FeedbackStore:
             select=["RowKey"],
             results_per_page=min(limit, _PAGE),
         )
-        keys: list[str] = []
+        keys: list[tuple[str, str]] = []
         async for row in rows:
-            keys.append(str(row["RowKey"]))
+            keys.append((partition, str(row["RowKey"])))
             if len(keys) >= limit:
                 break
-        slots = asyncio.Semaphore(_DELETES_IN_FLIGHT)
-
-        async def delete(chunk: Sequence[str]) -> None:
-            async with slots:
-                await _delete_rows(table, partition, chunk)
-
-        chunks = [keys[i : i + _TRANSACTION_LIMIT] for i in range(0, len(keys), _TRANSACTION_LIMIT)]
-        await asyncio.gather(*(delete(chunk) for chunk in chunks))
+        await delete_rows(table, keys)
         return len(keys)
-
-
-async def _delete_rows(table: TableClient, partition: str, keys: Sequence[str]) -> None:
-    """One transaction; if a row is already gone (it fails the whole transaction), one by one."""
-    rows = [{"PartitionKey": partition, "RowKey": key} for key in keys]
-    try:
-        await table.submit_transaction([("delete", row) for row in rows])
-    except TableTransactionError:
-        for key in keys:
-            await table.delete_entity(partition, key)  # absent: no error

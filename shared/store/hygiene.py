@@ -26,9 +26,9 @@ from shared.store.installations import InstallationKey
 from shared.store.keys import encode_key
 from shared.store.tables import FEEDBACK, INSTALLATIONS, Tables
 
-_DUE = "~due"
+DUE_PARTITION = "~due"
 _CURSORS = "~cursor"
-_SUMMARY = "hygiene"
+SUMMARY_ROW = "hygiene"
 _STAMP = "%Y%m%dT%H%M%S%f"
 REPORT_DAYS_KEPT = 30
 
@@ -82,7 +82,7 @@ class HygieneStore:
         stamp = due.astimezone(UTC).strftime(_STAMP)
         await table.upsert_entity(
             {
-                "PartitionKey": _DUE,
+                "PartitionKey": DUE_PARTITION,
                 "RowKey": f"{stamp}~{deletion.hub}~{encode_key(deletion.installation_id)}",
                 "Hub": deletion.hub,
                 "InstallationId": deletion.installation_id,
@@ -96,7 +96,7 @@ class HygieneStore:
         table = await self._tables.get(FEEDBACK)
         rows = table.query_entities(
             "PartitionKey eq @pk and RowKey lt @until",
-            parameters={"pk": _DUE, "until": now.astimezone(UTC).strftime(_STAMP) + "~~"},
+            parameters={"pk": DUE_PARTITION, "until": now.astimezone(UTC).strftime(_STAMP) + "~~"},
             results_per_page=min(limit, 1000),
         )
         found: list[DueDeletion] = []
@@ -116,7 +116,7 @@ class HygieneStore:
 
     async def drop_deletion(self, deletion: DueDeletion) -> None:
         table = await self._tables.get(FEEDBACK)
-        await table.delete_entity(_DUE, deletion.row_key)  # absent: no error
+        await table.delete_entity(DUE_PARTITION, deletion.row_key)  # absent: no error
 
     async def expired_installations(
         self, now: datetime, continuation: Continuation | None, *, page_size: int
@@ -155,7 +155,7 @@ class HygieneStore:
     async def get_summary(self, hub: str) -> HygieneSummary:
         table = await self._tables.get(FEEDBACK)
         try:
-            row = await table.get_entity(hub, _SUMMARY)
+            row = await table.get_entity(hub, SUMMARY_ROW)
         except ResourceNotFoundError:
             return HygieneSummary()
         return _summary(row)
@@ -172,7 +172,7 @@ class HygieneStore:
         table = await self._tables.get(FEEDBACK)
         row = {
             "PartitionKey": hub,
-            "RowKey": _SUMMARY,
+            "RowKey": SUMMARY_ROW,
             "Totals": json.dumps(totals, sort_keys=True),
             "LastRun": json.dumps(dict(counts), sort_keys=True),
             "LastRunAt": now,

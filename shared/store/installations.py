@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -350,8 +350,11 @@ class InstallationStore:
                 known |= stale
         # Writers are still racing; whichever commits last settles its own row.
 
-    async def finish_pending(self, older_than: timedelta) -> AsyncIterator[InstallationKey]:
-        """Finish writes whose writer died: rows still Pending after ``older_than``."""
+    async def finish_pending(
+        self, older_than: timedelta, *, skip_hubs: Container[str] = frozenset()
+    ) -> AsyncIterator[InstallationKey]:
+        """Finish writes whose writer died: rows still Pending after ``older_than``, except
+        those of ``skip_hubs`` (deleted hubs, whose rows are being purged)."""
         table = await self._installations()
         cutoff = datetime.now(UTC) - older_than
         rows = table.query_entities(
@@ -361,6 +364,8 @@ class InstallationStore:
         )
         async for row in rows:
             hub, _, shard = str(row["PartitionKey"]).rpartition("~")
+            if hub in skip_hubs:
+                continue
             key = InstallationKey(hub, int(shard), str(row["RowKey"]))
             await self._resync(key, set())
             yield key

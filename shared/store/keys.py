@@ -33,3 +33,17 @@ def installation_partition(hub: str, shard: int) -> str:
 
 def tag_partition(hub: str, tag: str, shard: int) -> str:
     return f"{hub}~{encode_key(tag)}~{shard}"
+
+
+def hub_range(hub: str) -> tuple[str, str]:
+    """The PartitionKey range ``[low, high)`` of every ``{hub}~…`` partition, and of no other
+    hub's: hub names hold only characters below ``~``, and keys only ASCII up to ``~`` (the
+    rest is percent-encoded), so no other name shares ``{hub}~`` and nothing sorts past it."""
+    return f"{hub}~", f"{hub}~\x7f"
+
+
+def tag_partitions_range(hub: str, tag: str) -> tuple[str, str]:
+    """[low, high) holding the partitions of ``tag`` on every shard, and nothing else: an
+    encoded tag never holds ``~``, so no other tag's partitions share the prefix."""
+    prefix = f"{hub}~{encode_key(tag)}~"
+    return prefix, prefix + "\x7f"

@@ -12,6 +12,7 @@ never delivers again to a device it already reached. Telemetry is one partition 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,8 @@ from shared.errors import NotFoundError, PayloadTooLargeError
 from shared.store.tables import NOTIFICATIONS, SCHEDULED, Tables
 
 META = "meta"
+_RECENT_SENDS = 64  # meta rows a store keeps for the steps that follow (see get_meta)
+_RECENT_REQUEST_BYTES = 64 * 1024  # larger ones (direct sends' devices) are read each time
 MAX_FAILURES_BYTES = 60 * 1024
 _PART_BYTES = 64 * 1024  # a binary property's limit
 _MAX_PARTS = 14  # an entity holds 1 MiB in all
@@ -47,6 +50,7 @@ class NotificationMeta:
     enqueued_at: datetime
     expires_at: datetime
     chains: int = 0  # how many step chains the send runs (shards, or direct chunks)
+    inline: bool = False  # its plan step delivers its small audience itself (one chain)
     started_at: datetime | None = None
     scheduled_for: datetime | None = None
 
@@ -128,6 +132,7 @@ def _meta(hub: str, notification_id: str, entity: Mapping[str, Any]) -> Notifica
         enqueued_at=entity["EnqueuedAt"],
         expires_at=entity["ExpiresAt"],
         chains=int(entity.get("Chains", 0)),
+        inline=bool(entity.get("Inline", False)),
         started_at=entity.get("StartedAt"),
         scheduled_for=entity.get("ScheduledFor"),
     )
@@ -143,6 +148,8 @@ class NotificationRows:
 class NotificationStore:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
+        # Steps of one send share its request; a page step need not read it again.
+        self._recent: dict[tuple[str, str], tuple[float, NotificationMeta]] = {}
 
     async def create(self, meta: NotificationMeta) -> None:
         table = await self._tables.get(NOTIFICATIONS)
@@ -164,13 +171,26 @@ class NotificationStore:
             entity["ScheduledFor"] = meta.scheduled_for
         await table.create_entity(entity)
 
-    async def get_meta(self, hub: str, notification_id: str) -> NotificationMeta:
+    async def get_meta(
+        self, hub: str, notification_id: str, *, max_age: float = 0.0
+    ) -> NotificationMeta:
+        """The meta row; with ``max_age``, one this process read at most that many seconds ago
+        will do (its request and time to live never change; its state and chains may)."""
+        key = (hub, notification_id)
+        recent = self._recent.get(key)
+        if recent is not None and time.monotonic() - recent[0] <= max_age:
+            return recent[1]
         table = await self._tables.get(NOTIFICATIONS)
         try:
             entity = await table.get_entity(_partition(hub, notification_id), META)
         except ResourceNotFoundError:
             raise NotFoundError(f"The notification {notification_id!r} does not exist.") from None
-        return _meta(hub, notification_id, entity)
+        meta = _meta(hub, notification_id, entity)
+        if len(meta.request) <= _RECENT_REQUEST_BYTES:
+            if len(self._recent) >= _RECENT_SENDS:
+                del self._recent[next(iter(self._recent))]  # the oldest
+            self._recent[key] = (time.monotonic(), meta)
+        return meta
 
     async def update_meta(self, hub: str, notification_id: str, **fields: Any) -> None:
         """Merge ``fields`` (State, Chains, StartedAt, ...) into the meta row."""
@@ -259,6 +279,9 @@ class NotificationStore:
         return NotificationRows(meta, steps, untold)
 
 
+SCHEDULED_PARTITION = "scheduled"  # one partition of every hub's parked sends
+
+
 @dataclass(frozen=True)
 class ParkedSend:
     hub: str
@@ -271,8 +294,6 @@ class ScheduleStore:
     """Sends due later than a queue message can wait (7 days), parked until the timer can
     enqueue them. One partition, ordered by due time."""
 
-    _PARTITION = "scheduled"
-
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
@@ -280,7 +301,7 @@ class ScheduleStore:
         table = await self._tables.get(SCHEDULED)
         await table.upsert_entity(
             {
-                "PartitionKey": self._PARTITION,
+                "PartitionKey": SCHEDULED_PARTITION,
                 "RowKey": f"{due.strftime('%Y%m%dT%H%M%S')}~{hub}~{notification_id}",
                 "Hub": hub,
                 "NotificationId": notification_id,
@@ -292,7 +313,7 @@ class ScheduleStore:
         table = await self._tables.get(SCHEDULED)
         rows = table.query_entities(
             "PartitionKey eq @pk and RowKey lt @until",
-            parameters={"pk": self._PARTITION, "until": moment.strftime("%Y%m%dT%H%M%S~")},
+            parameters={"pk": SCHEDULED_PARTITION, "until": moment.strftime("%Y%m%dT%H%M%S~")},
             results_per_page=limit,
         )
         found: list[ParkedSend] = []
@@ -306,4 +327,4 @@ class ScheduleStore:
 
     async def release(self, parked: ParkedSend) -> None:
         table = await self._tables.get(SCHEDULED)
-        await table.delete_entity(self._PARTITION, parked.row_key)
+        await table.delete_entity(SCHEDULED_PARTITION, parked.row_key)

@@ -176,6 +176,7 @@ async def device_page(
         None,
         where=" and ".join(f"( {clause} )" for clause in clauses),
         parameters=parameters,
+        metadata=True,  # documents are parsed from binary Doc, and keep their ETags
     )
     found = [
         stored_row(InstallationKey(hub, shard, str(row["RowKey"])), row, max_tags) for row in rows

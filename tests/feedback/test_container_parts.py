@@ -18,6 +18,7 @@ from shared.feedback.container import (
     container_url,
     feedback_record,
 )
+from shared.http import HttpAnswer
 from shared.hubs.model import FULL_POLICY, LISTEN_POLICY, Hub
 from shared.store.feedback import Action, FeedbackEntry
 
@@ -62,15 +63,43 @@ def test_blobs_are_named_as_nh_names_them(day: date) -> None:
     assert blob_name(day.strftime("%Y%m%d")) == day.strftime("%m%d%Y")
 
 
-@given(st.binary(min_size=1, max_size=64), st.integers(0, 80), st.integers(0, 80))
-def test_a_range_answers_exactly_its_bytes(content: bytes, first: int, size: int) -> None:
-    answer = blob_answer(content, {}, f"bytes={first}-{first + size}")
-    if first >= len(content):
-        assert answer.status == 416
+@given(st.binary(max_size=64), st.integers(0, 80), st.integers(0, 80) | st.none())
+def test_a_range_answers_exactly_its_bytes(content: bytes, first: int, last: int | None) -> None:
+    answer = blob_answer(content, {}, f"bytes={first}-{'' if last is None else last}")
+    if first >= len(content) or (last is not None and last < first):
+        assert_invalid_range(answer, len(content))
         return
     assert answer.status == 206
-    assert answer.body == content[first : first + size + 1]
+    assert answer.body == content[first : None if last is None else last + 1]
     assert answer.headers["Content-Range"].endswith(f"/{len(content)}")
+
+
+def assert_invalid_range(answer: HttpAnswer, length: int) -> None:
+    """Blob Storage's 416: the code in a header and an XML body, and the blob's length."""
+    assert answer.status == 416
+    assert answer.headers["x-ms-error-code"] == "InvalidRange"
+    assert answer.headers["Content-Range"] == f"bytes */{length}"
+    assert answer.headers["Content-Type"] == "application/xml"
+    assert ET.fromstring(answer.body).findtext("Code") == "InvalidRange"
+
+
+def test_a_range_that_ends_before_it_starts_is_416() -> None:
+    """It was a 206 with an empty body; Blob Storage answers 416."""
+    assert_invalid_range(blob_answer(b"0123456789", {}, "bytes=5-2"), 10)
+
+
+@pytest.mark.parametrize(
+    ("requested", "status"),
+    [
+        ("bytes=" + "9" * 5000 + "-", 416),  # int() refuses over 4,300 digits
+        ("bytes=0-" + "9" * 5000, 206),
+        ("bytes=\u0661-", 200),  # not ASCII digits: not a range, so the whole blob
+        ("bytes=0-1,3-4", 200),
+        ("items=0-1", 200),
+    ],
+)
+def test_odd_ranges_get_a_blob_answer(requested: str, status: int) -> None:
+    assert blob_answer(b"0123456789", {}, requested).status == status
 
 
 def test_a_record_is_one_line_of_nh_xml_with_the_handle_escaped() -> None:

@@ -28,9 +28,12 @@ async def test_a_blob_client_reads_the_day_s_feedback(stack: Stack, app: HostPro
         await stack.finished(http, notification)
     await run_timer(app)
 
-    blobs = await read_container(await container_url(stack))
+    url = await container_url(stack)
+    blobs = await read_container(url)
 
-    assert list(blobs) == [datetime.now(UTC).strftime("%m%d%Y")]
+    day = datetime.now(UTC).strftime("%m%d%Y")
+    assert list(blobs) == [day]
+    await assert_a_reversed_range_is_416(url, day, len(blobs[day]))
     (line,) = blobs.popitem()[1].decode().splitlines()
     record = ET.fromstring(line)
     assert record.tag == f"{NS}PnsFeedback"
@@ -60,3 +63,16 @@ async def test_the_container_url_is_signed_and_needs_manage(stack: Stack, app: H
     assert listen.status_code == 403
     assert anonymous.status_code == 401
     assert httpx.URL(url).path == f"/{stack.nh.hub.name}/feedbackcontainer"
+
+
+async def assert_a_reversed_range_is_416(url: str, blob: str, length: int) -> None:
+    """A range that ends before it starts was a 206 with an empty body; Blob Storage answers
+    416 InvalidRange with the blob's length, and Blob clients read that."""
+    scheme, netloc, path, query, _ = urlsplit(url)
+    blob_url = urlunsplit((scheme, netloc, f"{path}/{blob}", query, ""))
+    async with httpx.AsyncClient() as http:
+        response = await http.get(blob_url, headers={"Range": "bytes=5-2"})
+    assert response.status_code == 416
+    assert response.headers["x-ms-error-code"] == "InvalidRange"
+    assert response.headers["Content-Range"] == f"bytes */{length}"
+    assert ET.fromstring(response.content).findtext("Code") == "InvalidRange"

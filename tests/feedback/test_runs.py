@@ -41,9 +41,11 @@ async def _history(engine: Engine, hub: str) -> list[str]:
     return sorted(e.installation_id for e in entries)
 
 
-async def test_a_run_is_bounded_and_the_next_runs_finish_the_rest(small_engine: Engine) -> None:
-    hub = f"gone{uuid.uuid4().hex[:8]}"  # no such hub: every report is unmatched
-    now = datetime.now(UTC)
+async def test_a_run_is_bounded_and_the_next_runs_finish_the_rest(
+    small_engine: Engine, azurite: str
+) -> None:
+    hub = (await create_hub(azurite, f"empty{uuid.uuid4().hex[:8]}")).name
+    now = datetime.now(UTC)  # the hub has no installations: every report is unmatched
     await small_engine.feedback.record(hub, [_dead(f"d{i}", f"h{i}", now) for i in range(60)])
     runs: list[int] = []
     while not runs or runs[-1]:

@@ -16,6 +16,7 @@ def test_the_defaults_bound_each_run_and_never_delete() -> None:
     assert settings.expiry_pages_per_run == 10
     assert settings.expired_channel_delete_seconds is None
     assert settings.feedback_history_days == 30
+    assert settings.purge_rows_per_run == 50_000
 
 
 def test_the_settings_are_read() -> None:
@@ -26,12 +27,14 @@ def test_the_settings_are_read() -> None:
             "HERALD_EXPIRY_PAGES_PER_RUN": "3",
             "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS": "0",
             "HERALD_FEEDBACK_HISTORY_DAYS": " 90 ",
+            "HERALD_PURGE_ROWS_PER_RUN": "1000",
         }
     )
     assert settings.feedback_reports_per_run == 200
     assert settings.expiry_pages_per_run == 3
     assert settings.expired_channel_delete_seconds == 0.0
     assert settings.feedback_history_days == 90
+    assert settings.purge_rows_per_run == 1000
 
 
 @pytest.mark.parametrize(
@@ -45,6 +48,8 @@ def test_the_settings_are_read() -> None:
         ("HERALD_FEEDBACK_HISTORY_DAYS", "junk"),
         ("HERALD_FEEDBACK_HISTORY_DAYS", "-30"),
         ("HERALD_FEEDBACK_HISTORY_DAYS", "7.5"),
+        ("HERALD_PURGE_ROWS_PER_RUN", "0"),
+        ("HERALD_PURGE_ROWS_PER_RUN", "50k"),
     ],
 )
 def test_a_bad_value_names_its_setting(setting: str, value: str) -> None:

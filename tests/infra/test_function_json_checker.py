@@ -172,6 +172,23 @@ def test_check_routes_treats_missing_methods_as_all(tmp_path: Path) -> None:
     assert len(check_routes([one, two], "")) == 1
 
 
+def test_a_fallback_route_may_overlap_the_routes_tried_before_it(tmp_path: Path) -> None:
+    health = _folder(tmp_path, "health", _http("health", ["get"]), _HTTP_HANDLER)
+    messages = _folder(tmp_path, "Messages", _http("{hub}/messages/{*path}"), _HTTP_HANDLER)
+    fallback = _folder(tmp_path, "unmatched", _http("{*path}"), _HTTP_HANDLER)
+    assert check_routes([fallback, messages, health], "") == []
+
+
+def test_a_fallback_route_tried_first_would_hide_the_others(tmp_path: Path) -> None:
+    """The host tries routes in function-name order, case-insensitively, not by specificity."""
+    fallback = _folder(tmp_path, "any_path", _http("{*path}"), _HTTP_HANDLER)
+    health = _folder(tmp_path, "Health", _http("health", ["get"]), _HTTP_HANDLER)
+    assert check_routes([health, fallback], "") == [
+        "any_path: the fallback route '{*path}' hides Health: 'health'; the host tries routes "
+        "in function-name order, so the fallback's folder must sort after it"
+    ]
+
+
 def test_check_routes_rejects_host_reserved_paths(tmp_path: Path) -> None:
     folder = _folder(tmp_path, "admin_api", _http("admin/things"), _HTTP_HANDLER)
     assert check_routes([folder], "") == ["admin_api: route 'admin/things' is reserved by the host"]

@@ -76,3 +76,27 @@ async def test_a_device_whose_template_header_no_client_can_send_fails_alone(
     assert failure["installationId"] == "dev00500x"
     assert "x-wns-tag" in failure["reason"]
     assert "visible ASCII" in failure["reason"]
+
+
+async def test_an_installation_id_no_installation_can_have_is_a_400(
+    app: HostProcess, azurite: str, sims: RunningSimulators
+) -> None:
+    hub = await create_hub(azurite, f"iso{uuid.uuid4().hex[:10]}")
+    stack = Stack(sims, NhCaller(app.url, hub))
+    async with stack.nh.client() as http:
+        for test in ({}, {"test": "true"}):
+            response = await http.post(
+                "/messages/",
+                params=test,
+                content=b'{"aps":{}}',
+                headers=stack.nh.headers(
+                    **{
+                        "ServiceBusNotification-Format": "apple",
+                        "ServiceBusNotification-Tags": "$InstallationId:{a/b}",
+                        "Content-Type": "application/json",
+                    }
+                ),
+            )
+            assert response.status_code == 400
+            assert response.text.startswith("<Error><Code>400</Code>")
+            assert "not a valid installation id" in response.text

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.fanout.audience import small_audience_targets
 from shared.fanout.walk import Audience, walk_step
 from shared.model.installation import Installation, parse_installation
 from shared.registry.view import EncodedView, index_of
 from shared.store.index import IndexEntry, Page
 from shared.store.keys import shard_of
-from shared.tags import evaluate, parse
+from shared.tags import Expr, evaluate, parse, tags_in
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TAGS = ["a", "b", "c", "d"]
@@ -24,8 +25,11 @@ class MemoryIndex:
     """The index of a few installations, paged like table storage (a test double of storage
     reads, for the pure walk logic)."""
 
-    def __init__(self, installations: Sequence[Installation], shards: int, page: int) -> None:
+    def __init__(
+        self, installations: Sequence[Installation], shards: int, page: int, small: int = 1000
+    ) -> None:
         self.page = page
+        self.small = small  # most rows tag_everywhere answers with
         self.rows: dict[tuple[str, int], list[IndexEntry]] = {}
         for installation in installations:
             shard = shard_of(installation.installation_id, shards)
@@ -45,6 +49,13 @@ class MemoryIndex:
 
     async def tag_page(self, hub: str, tag: str, shard: int, after: str | None) -> Page:
         return self._page((tag, shard), after)
+
+    async def tag_everywhere(self, hub: str, tag: str, limit: int) -> Page | None:
+        rows = [e for (t, _), entries in self.rows.items() if t == tag for e in entries]
+        if len(rows) > min(limit, self.small):
+            return None
+        rows.sort(key=lambda e: e.installation_id)
+        return Page(rows, True, rows[-1].installation_id if rows else None)
 
     async def installation_page(self, hub: str, shard: int, after: str | None) -> Page:
         return self._page(("", shard), after)
@@ -119,8 +130,41 @@ async def test_walk_reaches_exactly_the_matching_devices_once(
     parsed = None if expression is None else parse(expression)
     audience = Audience(parsed, None, template_send)
     reached = await _walk(MemoryIndex(devices, shards, page), audience, shards)
+    expected = _expected(devices, parsed, template_send)
+    assert sorted(reached) == sorted(expected)
+    assert len(reached) == len(set(reached))
 
-    expected = []
+
+@settings(max_examples=150, deadline=None)
+@given(
+    devices=installations,
+    expression=expressions,
+    shards=st.integers(1, 4),
+    small=st.integers(0, 25),
+    template_send=st.booleans(),
+)
+async def test_a_small_audience_read_at_once_reaches_what_the_walk_reaches(
+    devices: list[Installation], expression: str, shards: int, small: int, template_send: bool
+) -> None:
+    parsed = parse(expression)
+    audience = Audience(parsed, None, template_send)
+    index = MemoryIndex(devices, shards, 1000, small)
+    found = await small_audience_targets(index, "h", shards, audience, NOW)  # type: ignore[arg-type]
+    if found is None:  # a tag too big, or an expression a device without tags satisfies
+        assert evaluate(parsed, frozenset()) or any(
+            len([d for d in devices if tag in index_of(d)]) > small
+            for tag in tags_in(parsed)
+            if not tag.startswith("$InstallationId")
+        )
+        return
+    reached = [(t.installation_id, t.template) for t in found]
+    assert reached == sorted(_expected(devices, parsed, template_send))  # in walk order
+
+
+def _expected(
+    devices: list[Installation], parsed: Expr | None, template_send: bool
+) -> list[tuple[str, str | None]]:
+    expected: list[tuple[str, str | None]] = []
     for device in devices:
         if not template_send:
             if parsed is None or evaluate(parsed, device.native_tags):
@@ -129,5 +173,4 @@ async def test_walk_reaches_exactly_the_matching_devices_once(
         for name in sorted(device.templates):
             if parsed is None or evaluate(parsed, device.template_tags(name)):
                 expected.append((device.installation_id, name))
-    assert sorted(reached) == sorted(expected)
-    assert len(reached) == len(set(reached))
+    return expected

@@ -280,6 +280,9 @@ WNS_TEMPLATE = {"body": "<toast/>", "headers": {"X-WNS-Type": "wns/toast"}}
         ({"pushVariables": {"a": 1}}, "must be a string"),
         ({"secondaryTiles": {}}, "only supported for the wns"),
         ({"expirationTime": "tomorrow"}, "ISO 8601"),
+        # Offsets that move a date past year 9999 or before year 1 (were OverflowError: a 500).
+        ({"expirationTime": "9999-12-31T23:59:59-01:00"}, "out of range"),
+        ({"expirationTime": "0001-01-01T00:00:00+01:00"}, "out of range"),
         ({"pushChannelExpired": "no"}, "boolean"),
     ],
 )

@@ -146,7 +146,7 @@ def test_notification_part_over_64_kb_is_a_413() -> None:
 def test_batch_checks_the_notification_like_any_send() -> None:
     raw = body("b", [("notification", b"not json"), ("devices", b'["00fe"]')])
 
-    with pytest.raises(BadRequestError, match="must be JSON"):
+    with pytest.raises(BadRequestError, match="not valid JSON"):
         batch("apple", "multipart/mixed; boundary=b", raw)
 
 

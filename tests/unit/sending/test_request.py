@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from unit.sending.builders import (
     NOW,
     TOAST,
     WNS_CHANNEL,
+    http,
     send,
 )
 
@@ -21,7 +23,7 @@ from shared import tags
 from shared.errors import BadRequestError, HeraldError, PayloadTooLargeError
 from shared.pns.base import Platform, WebPushKeys
 from shared.sending.formats import SendFormat, delivery_platform
-from shared.sending.request import DirectDevice, SendRequest, SendRoute
+from shared.sending.request import DirectDevice, SendRequest, SendRoute, parse_send_request
 
 FCM_V1_BODY = b'{"message":{"notification":{"title":"t","body":"b"}}}'
 GCM_BODY = b'{"data":{"k":"v"}}'
@@ -106,13 +108,13 @@ def test_a_xiaomi_body_that_is_no_mi_push_message_is_a_400(body: bytes, words: s
 @pytest.mark.parametrize(
     ("name", "body", "words"),
     [
-        ("apple", b"not json", "must be JSON"),
+        ("apple", b"not json", "not valid JSON"),
         ("apple", b"[1]", "JSON object"),
-        ("apple", b'{"a": NaN}', "must be JSON"),
+        ("apple", b'{"a": NaN}', "not valid JSON"),
         ("fcmv1", GCM_BODY, '"message"'),
         ("fcmv1", b'{"message": "x"}', '"message"'),
         ("gcm", FCM_V1_BODY, "fcmv1"),
-        ("adm", b"[" * 60_000, "must be JSON"),
+        ("adm", b"[" * 60_000, "nested more than 64"),
         ("template", b'{"msg": {"nested": 1}}', "flat JSON object"),
         ("template", b'{"msg": null}', "flat JSON object"),
         ("template", b'["a"]', "JSON object"),
@@ -192,6 +194,86 @@ def test_apple_passes_apns_headers_but_not_the_topic() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("name", "body", "header", "value"),
+    [
+        ("apple", APPLE_BODY, "apns-collapse-id", "\ufffd\ufffd"),  # bytes that were not UTF-8
+        ("apple", APPLE_BODY, "apns-collapse-id", "caf\u00e9"),
+        ("apple", APPLE_BODY, "apns-anything", "a\x01b"),
+        ("apple", APPLE_BODY, "X-Apns-Priority", "1\u0660"),
+        ("windows", TOAST, "X-WNS-Tag", "del\x7fhere"),
+        ("browser", b"{}", "Topic", "\u00ff"),
+    ],
+)
+def test_pass_through_header_values_must_be_printable_ascii(
+    name: str, body: bytes, header: str, value: str
+) -> None:
+    with pytest.raises(BadRequestError, match="visible ASCII"):
+        send(name, body, {"X_WNS_Type": "wns/toast", header: value})
+
+
+SEND_HEADERS = [
+    "apns-collapse-id",
+    "apns-priority",
+    "apns-push-type",
+    "apns-expiration",
+    "apns-id",
+    "apns-anything",
+    "X-Apns-Priority",
+    "ServiceBusNotification-Apns-Expiry",
+    "X-WNS-Type",
+    "X-WNS-Tag",
+    "X-WNS-TTL",
+    "TTL",
+    "Urgency",
+    "Topic",
+    "ServiceBusNotification-Tags",
+    "ServiceBusNotification-DeviceHandle",
+    "P256DH",
+    "Auth",
+]
+FORMAT_BODIES = {
+    "apple": APPLE_BODY,
+    "windows": TOAST,
+    "browser": b"{}",
+    "fcmv1": FCM_V1_BODY,
+    "adm": b'{"data":{}}',
+}
+# Template property values as JSON text, lone surrogates and huge numbers among them.
+property_values = (
+    st.text(max_size=40).map(json.dumps)
+    | st.integers().map(str)
+    | st.sampled_from(['"\\ud800"', '"a\\udfff"', '"\\ud83d\\ude00"', "1e999", "9" * 5000])
+)
+template_bodies = st.dictionaries(st.text(max_size=12), property_values, max_size=6).map(
+    lambda props: ("{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in props.items()) + "}").encode()
+)
+
+
+@given(
+    name=st.sampled_from([*FORMAT_BODIES, "template"]),
+    template_body=template_bodies,
+    headers=st.dictionaries(st.sampled_from(SEND_HEADERS), st.text(max_size=60), max_size=4),
+    direct=st.booleans(),
+)
+def test_a_send_that_parses_can_be_stored_and_read_back(
+    name: str, template_body: bytes, headers: dict[str, str], direct: bool
+) -> None:
+    """Whatever the headers and properties hold, a send is a 4xx or it survives storage."""
+    body = template_body if name == "template" else FORMAT_BODIES[name]
+    request = http(
+        {**headers, "ServiceBusNotification-Format": name},
+        body,
+        {"direct": ""} if direct else None,
+    )
+    try:
+        parsed = parse_send_request(request, SendRoute.MESSAGES, max_tags=20, now=NOW)
+    except (BadRequestError, PayloadTooLargeError):
+        return
+    stored = parsed.to_json().encode()  # as the notifications row holds it
+    assert SendRequest.from_json(stored) == parsed
+
+
 def test_legacy_apple_headers_become_apns_headers() -> None:
     request = send(
         "apple",
@@ -219,6 +301,7 @@ def test_explicit_apns_headers_win_over_legacy_ones() -> None:
         ("apns_id", "not-a-uuid"),
         ("X_Apns_Priority", "3"),
         ("ServiceBusNotification_Apns_Expiry", "soon"),
+        ("ServiceBusNotification_Apns_Expiry", "0001-01-01T00:00:00+01:00"),
     ],
 )
 def test_bad_apns_header_values_are_a_400(header: str, value: str) -> None:
@@ -401,6 +484,8 @@ def test_schedule_time_with_or_without_a_zone(text: str, expected: datetime) -> 
         ({"ServiceBusNotification_ScheduleTime": "2026-11-24T21:00:00Z"}, "not in the future"),
         ({"ServiceBusNotification_ScheduleTime": NOW.isoformat()}, "not in the future"),
         ({"ServiceBusNotification_ScheduleTime": "next tuesday"}, "ISO 8601"),
+        # An offset that moves the time past year 9999 (was OverflowError: a 500).
+        ({"ServiceBusNotification_ScheduleTime": "9999-12-31T23:59:59-01:00"}, "ISO 8601"),
         (
             {
                 "ServiceBusNotification_ScheduleTime": "2026-11-25T00:00:00Z",
