@@ -10,7 +10,7 @@
    each beside the ceiling Azurite allows: its raw upsert rate (same concurrency) divided by the
    writes per installation or registration. The box is shared and drifts from minute to minute,
    so each of ``--rounds`` rounds measures the baseline and both kinds back to back, and the
-   figure is the median of the rounds' ratios. CPU per write is read from /proc for the host
+   figure is the median of the rounds' ratios. CPU per registration is read from /proc for the host
    and Azurite.
 """
 
