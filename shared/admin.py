@@ -200,7 +200,7 @@ async def _import(args: argparse.Namespace) -> Any:
         with args.input.open() as lines:
             for line in lines:
                 if line.strip():
-                    await client.put_installation(json.loads(line))
+                    await client.put_document(json.loads(line))
                     count += 1
     return {"imported": count, "from": str(args.input)}
 

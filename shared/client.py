@@ -18,6 +18,9 @@ from urllib.parse import quote
 import httpx
 
 from shared.auth.sas import generate_sas_token, parse_connection_string
+from shared.model.registration import parse_registration
+from shared.registrations.atom import ENTRY_CONTENT_TYPE
+from shared.registrations.descriptions import request_entry
 
 API_VERSION = "2020-06"
 TOKEN_SECONDS = 3600
@@ -96,6 +99,23 @@ class HeraldClient:
         path = f"installations/{quote(str(installation['installationId']))}"
         await self._request("PUT", path, json=installation)
 
+    async def put_registration(self, registration: dict[str, Any]) -> None:
+        """Store a registration's JSON form through NH's registrations API (Atom XML)."""
+        parsed = parse_registration(registration, max_tags=1 << 30)
+        await self._request(
+            "PUT",
+            f"registrations/{quote(parsed.registration_id)}",
+            content=request_entry(parsed),
+            headers={"Content-Type": ENTRY_CONTENT_TYPE},
+        )
+
+    async def put_document(self, document: dict[str, Any]) -> None:
+        """An exported line: a registration's has ``registrationId``, else an installation."""
+        if "registrationId" in document:
+            await self.put_registration(document)
+        else:
+            await self.put_installation(document)
+
     async def patch_installation(
         self, installation_id: str, operations: Sequence[dict[str, Any]]
     ) -> None:
@@ -111,20 +131,19 @@ class HeraldClient:
     async def delete_installation(self, installation_id: str) -> None:
         await self._request("DELETE", f"installations/{quote(installation_id)}")
 
-    async def list_installations(self, **filters: str) -> AsyncIterator[list[dict[str, Any]]]:
-        """Page by page; filters are tag, platform, userId, updatedSince and top."""
+    async def list_documents(self, **filters: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """Page by page, installations and registrations: the whole registry."""
         token: str | None = None
         while True:
             params = dict(filters) if token is None else {**filters, "continuationToken": token}
-            response = await self._request("GET", "installations", params=params)
-            body = response.json()
-            yield body["installations"]
+            body = (await self._request("GET", "installations", params=params)).json()
+            yield [*body["installations"], *body.get("registrations", [])]
             token = body.get("continuationToken")
             if token is None:
                 return
 
     async def export_lines(self) -> AsyncIterator[str]:
-        """Every installation as one JSON line."""
-        async for page in self.list_installations(top="1000"):
-            for installation in page:
-                yield json.dumps(installation, separators=(",", ":"))
+        """Every installation and registration as one JSON line."""
+        async for page in self.list_documents(top="1000"):
+            for document in page:
+                yield json.dumps(document, separators=(",", ":"))

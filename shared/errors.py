@@ -47,6 +47,12 @@ class ConflictError(HeraldError):
     status = 409
 
 
+class PreconditionFailedError(HeraldError):
+    """An ``If-Match`` ETag that the stored version no longer has (412)."""
+
+    status = 412
+
+
 class PayloadTooLargeError(HeraldError):
     """The request body or a rendered payload is over its limit (413)."""
 

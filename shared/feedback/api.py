@@ -24,7 +24,7 @@ from shared.registry.listing import (
     parse_top,
 )
 from shared.store.hygiene import HygieneStore
-from shared.store.installations import ScanPosition
+from shared.store.scan import ScanPosition
 
 
 async def handle_feedback(request: HttpRequestData) -> HttpAnswer:

@@ -38,6 +38,7 @@ from shared.feedback.retention import first_kept_day
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
 from shared.model.channels import InstallationPlatform
+from shared.model.registration import id_field
 from shared.model.validation import format_datetime
 from shared.pns.base import Outcome, OutcomeKind
 from shared.registry import access
@@ -140,12 +141,13 @@ def _system_error(entry: FeedbackEntry) -> str:
 
 def feedback_record(entry: FeedbackEntry) -> str:
     """One ``<PnsFeedback>`` document, on one line."""
+    id_name, shown = id_field(entry.installation_id)
     fields = [
         ("FeedbackTime", format_datetime(entry.reported_at)),
         ("NotificationSystemError", _system_error(entry)),
         ("Platform", entry.platform),
         ("PnsHandle", entry.handle),
-        ("InstallationId", entry.installation_id),
+        (id_name[0].upper() + id_name[1:], shown),  # InstallationId or RegistrationId
         ("NotificationId", entry.notification_id),
     ]
     if entry.new_handle is not None:

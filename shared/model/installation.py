@@ -78,6 +78,11 @@ class Installation:
     last_update: datetime | None = None
 
     @property
+    def device_id(self) -> str:
+        """The registry key: the installation id (a registration's has another shape)."""
+        return self.installation_id
+
+    @property
     def handle(self) -> str:
         """The device handle a sender addresses (a browser channel's endpoint)."""
         channel = self.push_channel

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shared.http import is_field_name, is_field_value
 from shared.model.channels import InstallationPlatform, validate_channel_url
@@ -125,7 +125,7 @@ def parse_templates(
             raise installation_error(f"{where} must be an object, not {json_type(item)}.")
         template = _parse_template(item, name=name, platform=platform, where=where)
         if limits is not None:
-            _check_size(template, limits, where)
+            check_template_size(template, limits, where)
         check_tag_count((*base_tags, *template.tags), max_tags=max_tags, where=where)
         templates[name] = template
     return templates
@@ -149,7 +149,7 @@ def check_template_totals(
         )
 
 
-def _check_size(template: InstallationTemplate, limits: TemplateLimits, where: str) -> None:
+def check_template_size(template: InstallationTemplate, limits: TemplateLimits, where: str) -> None:
     if len(template.body) > limits.body:
         raise installation_error(
             f"{where}.body is {len(template.body)} characters long; a template body may have "
@@ -208,24 +208,30 @@ def parse_string_map(
     return result
 
 
+def parse_template_content(
+    item: Mapping[str, object], *, platform: InstallationPlatform, where: str
+) -> InstallationTemplate:
+    """A template's body, headers and expiry, checked as NH requires; its tags are the caller's
+    (an installation's template has its own, a template registration has the registration's)."""
+    headers = parse_string_map(item.get("headers"), f"{where}.headers", key_check=is_field_name)
+    for header, header_value in headers.items():
+        check_template_header(header, header_value, where)
+    body = require_str(item.get("body"), f"{where}.body")
+    _check_body(body, headers, platform=platform, where=where)
+    return InstallationTemplate(
+        body=body, headers=headers, expiry=_parse_expiry(item.get("expiry"), where)
+    )
+
+
 def _parse_template(
     item: dict[str, object], *, name: str, platform: InstallationPlatform, where: str
 ) -> InstallationTemplate:
-    headers = parse_string_map(item.get("headers"), f"{where}.headers", key_check=is_field_name)
-    for header, header_value in headers.items():
-        _check_header(header, header_value, where)
-    body = require_str(item.get("body"), f"{where}.body")
-    _check_body(body, headers, platform=platform, where=where)
+    content = parse_template_content(item, platform=platform, where=where)
     # GET lists the name among the tags, so a body read back from GET carries it: drop it.
     raw_tags = item.get("tags")
     if isinstance(raw_tags, list):
         raw_tags = [tag for tag in raw_tags if tag != name]
-    return InstallationTemplate(
-        body=body,
-        headers=headers,
-        expiry=_parse_expiry(item.get("expiry"), where),
-        tags=validate_tags(raw_tags, field=f"{where}.tags"),
-    )
+    return replace(content, tags=validate_tags(raw_tags, field=f"{where}.tags"))
 
 
 def _check_body(
@@ -256,7 +262,7 @@ def _parse_expiry(value: object, where: str) -> str | None:
     return text
 
 
-def _check_header(name: str, value: str, where: str) -> None:
+def check_template_header(name: str, value: str, where: str) -> None:
     """RFC 9110's rules, and the push service's own for a value that is not an expression."""
     if not is_field_value(value):
         raise installation_error(

@@ -1,4 +1,4 @@
-"""Who is calling, and what a Listen-only caller may do to an installation.
+"""Who is calling, and what a Listen-only caller may do to an installation or a registration.
 
 A caller proves its rights with a SAS token signed with a hub policy's key, or with a bearer
 token whose roles grant them (:mod:`shared.auth.bearer`); from then on only the rights count.
@@ -13,7 +13,8 @@ tags and names, and ``$UserId``) passes one check, whether it arrives by PUT or 
 An installation holding a selector a device could not have set is the backend's (or its
 user's): a Listen-only caller may read, change or delete it only with that user's token, and
 not at all when the backend gave it a reserved tag without a user. So knowing an
-installation's id is never enough to take it over (docs/push-to-user.md).
+installation's id is never enough to take it over (docs/push-to-user.md). A registration is
+judged by the same rules: its tags are its selectors, and its ``$UserId:{u}`` tag its user.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from shared.auth.user_token import USER_TOKEN_HEADER, verify_user_token
 from shared.errors import ForbiddenError, UnauthorizedError
 from shared.http import HttpRequestData
 from shared.hubs.model import Hub
+from shared.model.device import Device
 from shared.model.installation import Installation, installation_id_tag
 
 
@@ -95,9 +97,13 @@ def _require_user(caller: Caller, user: str, action: str) -> None:
         raise ForbiddenError(f"{action} is allowed only to {user!r}; the user token is another's.")
 
 
-def selectors(installation: Installation) -> frozenset[str]:
-    """Every tag a send can select ``installation`` by, but its own ``$InstallationId``."""
-    return installation.all_tags - {installation_id_tag(installation.installation_id)}
+def selectors(device: Device) -> frozenset[str]:
+    """Every tag a send can select ``device`` by, but an installation's own ``$InstallationId``."""
+    return device.all_tags - {installation_id_tag(device.device_id)}
+
+
+def _noun(device: Device) -> str:
+    return "installation" if isinstance(device, Installation) else "registration"
 
 
 def _device_settable(hub: Hub, selector: str) -> bool:
@@ -105,7 +111,7 @@ def _device_settable(hub: Hub, selector: str) -> bool:
     return not selector.startswith("$") and hub.tag_policy.permits(selector)
 
 
-def _require_owner(caller: Caller, hub: Hub, stored: Installation, action: str) -> None:
+def _require_owner(caller: Caller, hub: Hub, stored: Device, action: str) -> None:
     """A Listen-only caller may touch ``stored`` only if a device could have written it."""
     if stored.user_id is not None:
         _require_user(caller, stored.user_id, action)
@@ -118,17 +124,25 @@ def _require_owner(caller: Caller, hub: Hub, stored: Installation, action: str) 
         )
 
 
-def check_read(caller: Caller, hub: Hub, stored: Installation) -> None:
+def may_read(caller: Caller, hub: Hub, stored: Device) -> bool:
+    try:
+        check_read(caller, hub, stored)
+    except (UnauthorizedError, ForbiddenError):
+        return False
+    return True
+
+
+def check_read(caller: Caller, hub: Hub, stored: Device) -> None:
     if caller.listen_only:
-        _require_owner(caller, hub, stored, "Reading this installation")
+        _require_owner(caller, hub, stored, f"Reading this {_noun(stored)}")
 
 
-def check_write(caller: Caller, hub: Hub, stored: Installation | None, new: Installation) -> None:
+def check_write(caller: Caller, hub: Hub, stored: Device | None, new: Device) -> None:
     if not caller.listen_only:
         return
     kept: frozenset[str] = frozenset()
     if stored is not None:
-        _require_owner(caller, hub, stored, "Changing this installation")
+        _require_owner(caller, hub, stored, f"Changing this {_noun(stored)}")
         kept = selectors(stored)
     if new.user_id is not None:
         _require_user(caller, new.user_id, "Setting userId")
@@ -141,6 +155,6 @@ def check_write(caller: Caller, hub: Hub, stored: Installation | None, new: Inst
             )
 
 
-def check_delete(caller: Caller, hub: Hub, stored: Installation) -> None:
+def check_delete(caller: Caller, hub: Hub, stored: Device) -> None:
     if caller.listen_only:
-        _require_owner(caller, hub, stored, "Deleting this installation")
+        _require_owner(caller, hub, stored, f"Deleting this {_noun(stored)}")

@@ -111,6 +111,15 @@ def test_public_hosts_are_the_configured_ones_plus_azures_own_host_name() -> Non
     assert not settings.public_hosts.development
 
 
+def test_storage_clients_look_for_a_proxy_only_when_one_is_set() -> None:
+    storage = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    assert not StorageSettings.from_env(storage).proxy_from_env
+    for name in ("HTTPS_PROXY", "http_proxy", "ALL_PROXY"):
+        assert StorageSettings.from_env({**storage, name: "http://proxy:3128"}).proxy_from_env
+    identity = {"AzureWebJobsStorage__accountName": "a", "https_proxy": "http://p:1"}
+    assert StorageSettings.from_env(identity).proxy_from_env
+
+
 _STORAGE = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
 _TENANT = "0f0e0d0c-1111-2222-3333-444455556666"
 
