@@ -1,17 +1,24 @@
-"""The PNS simulators as a process of their own, for the benchmarks that read its CPU."""
+"""What the benchmarks share: the PNS simulators as a process of their own (whose CPU they
+read), and a run on a fresh Azurite with a scratch folder."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emulator.azurite import Azurite
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,3 +69,18 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU a process has used so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+Bench = Callable[[argparse.Namespace, "Azurite", Path], Awaitable[None]]
+
+
+async def on_fresh_azurite(bench: Bench, args: argparse.Namespace) -> None:
+    """Run ``bench`` against an Azurite of its own and a scratch folder; stop both after."""
+    from emulator.azurite import Azurite
+
+    azurite = await Azurite.start(REPO)
+    try:
+        with tempfile.TemporaryDirectory(prefix="herald-bench-") as workdir:
+            await bench(args, azurite, Path(workdir))
+    finally:
+        azurite.stop()

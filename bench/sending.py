@@ -28,7 +28,6 @@ import os
 import resource
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -44,7 +43,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from pns_process import cpu_seconds, simulators  # noqa: E402
+from pns_process import cpu_seconds, on_fresh_azurite, simulators  # noqa: E402
 
 from devstack.simulated import app_settings, hub_credentials  # noqa: E402
 from emulator.azurite import Azurite  # noqa: E402
@@ -472,15 +471,5 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-async def main() -> None:
-    args = _arguments()
-    azurite = await Azurite.start(REPO)
-    try:
-        with tempfile.TemporaryDirectory(prefix="herald-bench-") as workdir:
-            await _bench(args, azurite, Path(workdir))
-    finally:
-        azurite.stop()
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(on_fresh_azurite(_bench, _arguments()))

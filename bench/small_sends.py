@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -34,7 +33,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from pns_process import simulators  # noqa: E402
+from pns_process import on_fresh_azurite, simulators  # noqa: E402
 from sending import EMPTY_POLL, counting_env, nh_client, post_send, read_counts  # noqa: E402
 
 from devstack.simulated import app_settings, hub_credentials  # noqa: E402
@@ -229,15 +228,5 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-async def main() -> None:
-    args = _arguments()
-    azurite = await Azurite.start(REPO)
-    try:
-        with tempfile.TemporaryDirectory(prefix="herald-bench-") as workdir:
-            await _bench(args, azurite, Path(workdir))
-    finally:
-        azurite.stop()
-
-
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(on_fresh_azurite(_bench, _arguments()))

@@ -200,6 +200,8 @@ def _check_site(res: _Resource, plan: str) -> Iterator[str]:
         required = key == "HERALD_SECRET_KEY"
         if (required or key in names) and not str(names.get(key)).startswith(_KV_REFERENCE):
             yield f"{key} must be a Key Vault reference"
+    if ("HERALD_AUTH_AUDIENCE" in names) != ("HERALD_AUTH_ISSUER" in names):
+        yield "HERALD_AUTH_AUDIENCE and HERALD_AUTH_ISSUER are set together or not at all"
     app_config = _get(res, "properties", "functionAppConfig")
     if plan == "flex":
         runtime = app_config.get("runtime", {}) if isinstance(app_config, dict) else {}

@@ -65,6 +65,12 @@ param feedbackSchedule string = '0 */5 * * * *'
 @description('Host names clients reach the app by besides its own *.azurewebsites.net one (custom domains, a Front Door or gateway name), comma-separated, each host or host:port (HERALD_PUBLIC_HOSTS). A SAS token must be signed for one of them or for the default host name of the app.')
 param publicHosts string = ''
 
+@description('Bearer tokens (docs/deploy.md, "Signing in with Entra ID"): the audience of the tokens Herald accepts, the client id of its app registration (HERALD_AUTH_AUDIENCE). Empty: only SAS keys are accepted. The app registration itself is made with az (docs/deploy.md): Bicep creates Entra objects only through the Microsoft Graph extension, which this template does not use.')
+param authAudience string = ''
+
+@description('With authAudience: the token issuers Herald trusts, comma-separated (HERALD_AUTH_ISSUER). Empty: Entra ID (v2.0 tokens) of the tenant this deployment is in.')
+param authIssuers string = ''
+
 @description('The key that seals hub secrets at rest: 32 random bytes, base64 (openssl rand -base64 32). Give it on the first deployment and when rotating; leave it empty otherwise, which keeps the current Key Vault secret untouched.')
 @secure()
 param heraldSecretKey string = ''
@@ -274,7 +280,19 @@ var previousKeySettings = empty(previousSecretVersion) ? [] : [
     value: '@Microsoft.KeyVault(SecretUri=${secretUri}${previousSecretVersion})'
   }
 ]
-var commonSettings = concat(previousKeySettings, [
+// Bearer tokens: both settings, or neither (then only SAS keys are accepted).
+var entraIssuer = '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+var bearerSettings = empty(authAudience) ? [] : [
+  {
+    name: 'HERALD_AUTH_ISSUER'
+    value: empty(authIssuers) ? entraIssuer : authIssuers
+  }
+  {
+    name: 'HERALD_AUTH_AUDIENCE'
+    value: authAudience
+  }
+]
+var commonSettings = concat(previousKeySettings, bearerSettings, [
   {
     name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
     value: appInsights.properties.ConnectionString

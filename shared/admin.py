@@ -4,7 +4,8 @@ policies, and move installations in and out.
 Hub commands talk to Azure Storage with the app's own settings (``AzureWebJobsStorage`` and
 ``HERALD_SECRET_KEY``), read from the environment, then from ``local.settings.json``, then
 from the running local stack (``.runtime/stack.json``). ``import`` and ``export`` call
-Herald's HTTP API with a connection string; the running local stack's CA is trusted for them.
+Herald's HTTP API with a connection string, or a bearer token (``--bearer-token`` with
+``--endpoint``); the running local stack's CA is trusted for them.
 Secrets are masked unless a command exists to print them (``connection-strings``,
 ``sas-token``). Every failure is one line on standard error and a non-zero exit.
 """
@@ -371,6 +372,8 @@ def _failure(error: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "bearer_token", None) == "-":  # kept off the command line and out of ps
+        args.bearer_token = sys.stdin.readline().strip()
     args.stack = LocalStack.read(args.stack_dir)
     load_local_environment(Path.cwd(), args.stack)
     try:

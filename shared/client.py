@@ -1,15 +1,17 @@
 """A small async client for Herald's NH API, used by the admin command (export and import).
 
 It signs each request the way the NH JS SDK does (the token's ``sr`` is the namespace root, the
-connection string's endpoint as https), wherever ``base_url`` sends the request.
+endpoint as https, wherever ``base_url`` sends the request), or sends a bearer token (from
+Entra ID, say) that its caller obtained.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -17,9 +19,12 @@ from urllib.parse import quote
 import httpx
 
 from shared.auth.sas import generate_sas_token, parse_connection_string
+from shared.model.registration import parse_registration
+from shared.registrations.atom import ENTRY_CONTENT_TYPE
+from shared.registrations.descriptions import request_entry
 
 API_VERSION = "2020-06"
-CHANGE_HEADER = "x-herald-change"
+CHANGE_HEADER = "x-herald-change"  # Herald's: what a PUT did (created, updated, unchanged)
 TOKEN_SECONDS = 3600
 
 
@@ -32,18 +37,42 @@ class HeraldClientError(RuntimeError):
 class HeraldClient:
     def __init__(
         self,
-        connection_string: str,
+        connection_string: str | None,
         hub: str,
         *,
         verify: bool | ssl.SSLContext = True,
+        endpoint: str | None = None,
+        bearer_token: str | None = None,
+        plain_http: bool = False,
         base_url: str | None = None,
     ) -> None:
-        parsed = parse_connection_string(connection_string)
-        self._root = parsed.endpoint.replace("sb://", "https://", 1).rstrip("/") + "/"
-        self._key_name, self._key = parsed.key_name, parsed.key
+        """Signs with ``connection_string``'s key; or, with ``endpoint`` and ``bearer_token``
+        instead, sends that token. ``plain_http``: http to the endpoint's host (a local stack);
+        ``base_url``: send the requests there instead (the local stack's other port)."""
+        if connection_string is not None:
+            parsed = parse_connection_string(connection_string)
+            endpoint = parsed.endpoint
+            self._authorization = self._signer(parsed.key_name, parsed.key)
+        elif endpoint is not None and bearer_token is not None:
+            self._authorization = lambda: f"Bearer {bearer_token}"
+        else:
+            raise ValueError("Give a connection string, or an endpoint and a bearer token.")
+        self._root = re.sub(r"^(sb|https?)://", "", endpoint).rstrip("/") + "/"
+        scheme = "http" if plain_http or endpoint.startswith("http://") else "https"
         self.hub = hub
-        self.url = base_url or self._root
+        self.url = base_url or f"{scheme}://{self._root}"
         self._http = httpx.AsyncClient(base_url=self.url, verify=verify, timeout=30)
+
+    def _signer(self, key_name: str, key: str) -> Callable[[], str]:
+        def sign() -> str:
+            return generate_sas_token(
+                f"https://{self._root}",
+                key_name=key_name,
+                key=key,
+                expiry=int(time.time()) + TOKEN_SECONDS,
+            )
+
+        return sign
 
     async def __aenter__(self) -> HeraldClient:
         return self
@@ -57,13 +86,7 @@ class HeraldClient:
         await self._http.aclose()
 
     def _headers(self) -> dict[str, str]:
-        token = generate_sas_token(
-            self._root,
-            key_name=self._key_name,
-            key=self._key,
-            expiry=int(time.time()) + TOKEN_SECONDS,
-        )
-        return {"Authorization": token, "x-ms-version": API_VERSION}
+        return {"Authorization": self._authorization(), "x-ms-version": API_VERSION}
 
     async def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
         headers = {**self._headers(), **options.pop("headers", {})}
@@ -78,8 +101,25 @@ class HeraldClient:
     async def put_installation(self, installation: dict[str, Any]) -> str:
         """Create or replace; answers what Herald did: created, updated or unchanged."""
         path = f"installations/{quote(str(installation['installationId']))}"
-        response = await self._request("PUT", path, json=installation)
-        return str(response.headers.get(CHANGE_HEADER, "updated"))  # NH itself does not say
+        return _change(await self._request("PUT", path, json=installation))
+
+    async def put_registration(self, registration: dict[str, Any]) -> str:
+        """Store a registration's JSON form through NH's registrations API (Atom XML); answers
+        what Herald did."""
+        parsed = parse_registration(registration, max_tags=1 << 30)
+        response = await self._request(
+            "PUT",
+            f"registrations/{quote(parsed.registration_id)}",
+            content=request_entry(parsed),
+            headers={"Content-Type": ENTRY_CONTENT_TYPE},
+        )
+        return _change(response)
+
+    async def put_document(self, document: dict[str, Any]) -> str:
+        """An exported line: a registration's has ``registrationId``, else an installation."""
+        if "registrationId" in document:
+            return await self.put_registration(document)
+        return await self.put_installation(document)
 
     async def patch_installation(
         self, installation_id: str, operations: Sequence[dict[str, Any]]
@@ -96,20 +136,23 @@ class HeraldClient:
     async def delete_installation(self, installation_id: str) -> None:
         await self._request("DELETE", f"installations/{quote(installation_id)}")
 
-    async def list_installations(self, **filters: str) -> AsyncIterator[list[dict[str, Any]]]:
-        """Page by page; filters are tag, platform, userId, updatedSince and top."""
+    async def list_documents(self, **filters: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """Page by page, installations and registrations: the whole registry."""
         token: str | None = None
         while True:
             params = dict(filters) if token is None else {**filters, "continuationToken": token}
-            response = await self._request("GET", "installations", params=params)
-            body = response.json()
-            yield body["installations"]
+            body = (await self._request("GET", "installations", params=params)).json()
+            yield [*body["installations"], *body.get("registrations", [])]
             token = body.get("continuationToken")
             if token is None:
                 return
 
     async def export_lines(self) -> AsyncIterator[str]:
-        """Every installation as one JSON line."""
-        async for page in self.list_installations(top="1000"):
-            for installation in page:
-                yield json.dumps(installation, separators=(",", ":"))
+        """Every installation and registration as one JSON line."""
+        async for page in self.list_documents(top="1000"):
+            for document in page:
+                yield json.dumps(document, separators=(",", ":"))
+
+
+def _change(response: httpx.Response) -> str:
+    return str(response.headers.get(CHANGE_HEADER, "updated"))  # NH itself does not say

@@ -8,16 +8,36 @@ fails with one sentence naming the bad setting. Nothing else reads ``os.environ`
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from urllib.parse import urlsplit
 
+from shared.auth.bearer import (
+    DEFAULT_LEEWAY_SECONDS,
+    DEFAULT_REFRESH_COOLDOWN_SECONDS,
+    DEFAULT_ROLE_PREFIX,
+    DEFAULT_ROLES_CLAIM,
+    BearerSettings,
+    entra_issuer,
+)
 from shared.auth.sas import PublicHosts
 from shared.errors import ConfigurationError
 from shared.hubs.secrets import parse_secret_key
 from shared.log_format import FORMATS, TEXT
 
 STORAGE_SETTING = "AzureWebJobsStorage"
+# The variables aiohttp reads for a proxy (either case).
+_PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+_TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
+# Settings that mean nothing without an issuer: one of them alone is a half-done configuration.
+_BEARER_DETAILS = (
+    "HERALD_AUTH_AUDIENCE",
+    "HERALD_AUTH_JWKS_URI",
+    "HERALD_AUTH_ROLES_CLAIM",
+    "HERALD_AUTH_ROLE_PREFIX",
+)
 
 
 @dataclass(frozen=True)
@@ -32,12 +52,16 @@ class StorageSettings:
     table_endpoint: str | None = None
     queue_endpoint: str | None = None
     managed_identity_client_id: str | None = None
+    # Whether a proxy variable is set. Only then do the clients look for a proxy per request:
+    # aiohttp does that on a worker thread, which cost a quarter of a registration's CPU.
+    proxy_from_env: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> StorageSettings:
+        proxy = any(env.get(n) or env.get(n.lower()) for n in _PROXY_VARIABLES)
         connection_string = env.get(STORAGE_SETTING, "").strip()
         if connection_string:
-            return cls(connection_string=connection_string)
+            return cls(connection_string=connection_string, proxy_from_env=proxy)
         prefix = f"{STORAGE_SETTING}__"
         account = env.get(f"{prefix}accountName", "").strip()
         table = env.get(f"{prefix}tableServiceUri", "").strip()
@@ -55,6 +79,7 @@ class StorageSettings:
             table_endpoint=table.rstrip("/"),
             queue_endpoint=queue.rstrip("/"),
             managed_identity_client_id=env.get(f"{prefix}clientId") or None,
+            proxy_from_env=proxy,
         )
 
 
@@ -66,6 +91,8 @@ class Settings:
     previous_secret_key: bytes | None = field(default=None, repr=False)
     # The hosts clients reach this deployment by; a SAS token's audience must name one.
     public_hosts: PublicHosts = field(default_factory=PublicHosts)
+    # Bearer tokens (Entra ID or another OIDC issuer); None: only SAS tokens are accepted.
+    bearer: BearerSettings | None = None
     # How long a registry write may stay half-done before the timer finishes it for its writer.
     pending_grace_seconds: float = 60.0
     # How long a send may take before what is left of it counts as dropped (NH: 30 minutes).
@@ -99,6 +126,7 @@ class Settings:
             secret_key=_secret_key(env, "HERALD_SECRET_KEY"),
             previous_secret_key=_secret_key(env, "HERALD_SECRET_KEY_PREVIOUS"),
             public_hosts=_public_hosts(env),
+            bearer=_bearer(env),
             pending_grace_seconds=_seconds(env, "HERALD_PENDING_GRACE_SECONDS", 60.0),
             notification_ttl_seconds=_seconds(env, "HERALD_NOTIFICATION_TTL_SECONDS", 1800.0),
             pns_allowed_test_hosts=_split_list(env.get("HERALD_PNS_ALLOWED_TEST_HOSTS", "")),
@@ -161,6 +189,61 @@ def _public_hosts(env: Mapping[str, str]) -> PublicHosts:
         except ValueError as error:
             raise ConfigurationError(f"{setting}: {error}.") from error
     return PublicHosts(frozenset(hosts))
+
+
+def _bearer(env: Mapping[str, str]) -> BearerSettings | None:
+    """HERALD_ENTRA_TENANT_ID and HERALD_AUTH_ISSUER name the trusted issuers; the rest say how
+    their tokens are read. No issuer: bearer tokens are refused."""
+    tenants = _split_list(env.get("HERALD_ENTRA_TENANT_ID", ""))
+    for tenant in tenants:
+        if not _TENANT.fullmatch(tenant):
+            raise ConfigurationError(
+                f"HERALD_ENTRA_TENANT_ID: {tenant!r} is not a tenant id or domain name."
+            )
+    issuers = [entra_issuer(tenant) for tenant in tenants]
+    for issuer in _split_list(env.get("HERALD_AUTH_ISSUER", "")):
+        _https_url(issuer, "HERALD_AUTH_ISSUER")
+        issuers.append(issuer)
+    if not issuers:
+        given = [name for name in _BEARER_DETAILS if env.get(name, "").strip()]
+        if given:
+            raise ConfigurationError(
+                f"{given[0]} is set but no issuer is: set HERALD_ENTRA_TENANT_ID or "
+                "HERALD_AUTH_ISSUER too."
+            )
+        return None
+    audiences = _split_list(env.get("HERALD_AUTH_AUDIENCE", ""))
+    if not audiences:
+        raise ConfigurationError(
+            "HERALD_AUTH_AUDIENCE must name the audience of Herald's tokens (the app "
+            "registration's client id) when an issuer is trusted."
+        )
+    jwks_uri = env.get("HERALD_AUTH_JWKS_URI", "").strip() or None
+    if jwks_uri is not None:
+        _https_url(jwks_uri, "HERALD_AUTH_JWKS_URI")
+        if len(issuers) > 1:
+            raise ConfigurationError(
+                "HERALD_AUTH_JWKS_URI can name the keys of one issuer only; drop it to find "
+                "each issuer's keys by discovery."
+            )
+    return BearerSettings(
+        issuers=tuple(dict.fromkeys(issuers)),
+        audiences=audiences,
+        jwks_uri=jwks_uri,
+        roles_claim=env.get("HERALD_AUTH_ROLES_CLAIM", "").strip() or DEFAULT_ROLES_CLAIM,
+        role_prefix=env.get("HERALD_AUTH_ROLE_PREFIX", "").strip() or DEFAULT_ROLE_PREFIX,
+        leeway_seconds=_seconds(env, "HERALD_AUTH_LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS),
+        refresh_cooldown_seconds=_seconds(
+            env, "HERALD_AUTH_REFRESH_COOLDOWN_SECONDS", DEFAULT_REFRESH_COOLDOWN_SECONDS
+        ),
+        ca_file=env.get("HERALD_AUTH_CA_FILE", "").strip() or None,
+    )
+
+
+def _https_url(value: str, setting: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(f"{setting}: {value!r} is not an https URL.")
 
 
 def _split_list(value: str) -> tuple[str, ...]:

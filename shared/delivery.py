@@ -27,6 +27,7 @@ from shared.pns.options import PnsOptions
 from shared.pns.registry import build_sender
 from shared.sending.formats import delivery_platform
 from shared.sending.outcomes import NhOutcome, nh_outcome
+from shared.sending.pacing import paced
 from shared.sending.payloads import device_from_view, messages_for
 from shared.sending.request import SendRequest
 from shared.store.feedback import DeadHandle
@@ -168,7 +169,7 @@ async def deliver(
 ) -> Delivery:
     delivery = Delivery()
     groups: dict[Platform, list[tuple[Target, PushMessage]]] = {}
-    for target in targets:
+    async for target in paced(targets):  # rendering shares the event loop with HTTP requests
         platform = delivery_platform(target.platform)
         if platform is None:
             reason = f"Herald has no sender for {target.platform}"
@@ -197,7 +198,7 @@ async def deliver(
             for target, _ in batch:
                 _fail(delivery, target, NhOutcome.UNKNOWN_ERROR, reason, None)
             return
-        for (target, _), outcome in zip(batch, outcomes, strict=True):
+        async for (target, _), outcome in paced(zip(batch, outcomes, strict=True)):
             _account(delivery, target, platform, outcome, notification_id, now)
 
     await asyncio.gather(*(send(platform, batch) for platform, batch in groups.items()))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient
 
+from shared.auth.issuers import BearerVerifier
 from shared.config import Settings, get_settings
 from shared.delivery import SenderPool
 from shared.hubs.secrets import SecretBox
@@ -42,6 +43,7 @@ class Engine:
     index: IndexReader
     senders: SenderPool
     page_slots: asyncio.Semaphore  # pages being read or delivered (settings.pages_in_flight)
+    bearer: BearerVerifier | None  # None: the deployment trusts no token issuer
 
     @classmethod
     def build(cls, settings: Settings, storage: StorageClients | None = None) -> Engine:
@@ -62,6 +64,7 @@ class Engine:
             index=IndexReader(tables),
             senders=SenderPool(PnsOptions.from_settings(settings)),
             page_slots=asyncio.Semaphore(settings.pages_in_flight),
+            bearer=None if settings.bearer is None else BearerVerifier.build(settings.bearer),
         )
 
     def queue(self, name: str) -> QueueClient:
@@ -74,6 +77,8 @@ class Engine:
         )
 
     async def aclose(self) -> None:
+        if self.bearer is not None:
+            await self.bearer.aclose()
         await self.senders.aclose()
         await self.storage.aclose()
 

@@ -47,6 +47,12 @@ class ConflictError(HeraldError):
     status = 409
 
 
+class PreconditionFailedError(HeraldError):
+    """An ``If-Match`` ETag that the stored version no longer has (412)."""
+
+    status = 412
+
+
 class PayloadTooLargeError(HeraldError):
     """The request body or a rendered payload is over its limit (413)."""
 
@@ -61,5 +67,11 @@ class ConfigurationError(HeraldError):
 
 class StorageUnavailableError(HeraldError):
     """Azure Storage could not be reached or answered with a server error (503)."""
+
+    status = 503
+
+
+class IdentityProviderUnavailableError(HeraldError):
+    """A trusted token issuer's signing keys could not be read, and none are held (503)."""
 
     status = 503

@@ -21,6 +21,7 @@ from shared.fanout.walk import Audience, walk_step
 from shared.fanout.worker import installation_platforms
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
+from shared.model.registration import id_field
 from shared.registry import access
 from shared.sending.formats import delivery_platform
 from shared.sending.outcomes import NhOutcome, nh_outcome
@@ -52,7 +53,9 @@ def _new_id() -> str:
 
 async def _hub(engine: Engine, request: HttpRequestData, right: AccessRight) -> Hub:
     hub = await engine.hubs.get_hub(request.route["hub"])
-    access.authenticate(request, hub, right, public_hosts=engine.settings.public_hosts)
+    await access.authenticate(
+        request, hub, right, public_hosts=engine.settings.public_hosts, bearer=engine.bearer
+    )
     return hub
 
 
@@ -189,8 +192,7 @@ async def _test_send(engine: Engine, hub: Hub, send: SendRequest, now: datetime)
             outcome, detail = NhOutcome(failed[key]["outcome"]), failed[key]["reason"]
         elif key in retrying:  # a test send does not wait to retry
             outcome, detail = nh_outcome(retrying[key], platform), retrying[key].reason
-        results.append(
-            RegistrationResult(platform, handle_of(target), target.installation_id, outcome, detail)
-        )
+        shown = id_field(target.installation_id)[1]
+        results.append(RegistrationResult(platform, handle_of(target), shown, outcome, detail))
     body = notification_outcome_xml(results)
     return HttpAnswer(201, body, {"Content-Type": XML_CONTENT_TYPE})

@@ -22,6 +22,11 @@ Rendered values are escaped for their place: JSON string escaping, XML character
 (characters XML 1.0 forbids become U+FFFD), nothing for TEXT. Lone surrogates in values become
 U+FFFD so the output always encodes as UTF-8. Lengths count code points. Invalid templates raise
 BadRequestError from :func:`compile_template`, so registration can reject them.
+
+A render can be given a limit (:meth:`Template.render_within`): it stops as soon as the output
+is certain to pass it, so its cost follows the limit, not the template times the properties.
+Each render step is handed the room left and may stop once its text passes it; escaping and
+UTF-8 never shorten text, so a part longer than the room means the whole is too.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -40,7 +46,9 @@ from urllib.parse import quote
 from shared.errors import BadRequestError
 
 _Values = dict[str, str]
-_Render = Callable[[_Values], str]
+# Renders a part from the values and the room left (characters); past the room, it may stop
+# and answer any text longer than the room.
+_Render = Callable[[_Values, int], str]
 
 _TERM = re.compile(r"([$.%#])\(\s*([^\s,()]+)\s*(?:,\s*([0-9]{1,9})\s*)?\)")
 _TERM_START = re.compile(r"[$.%#]\(")
@@ -52,6 +60,7 @@ _NUMBER = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _EXPECTED_TERM = "'$(name)', '$(name, n)', '.(name, n)', '%(name)' or '#(name)'"
 _CACHE_SIZE = 512  # bodies are at most 64 KB: this bounds the memoised total
+_NO_LIMIT = sys.maxsize
 
 
 class TemplateFormat(StrEnum):
@@ -77,6 +86,13 @@ class Properties(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def over(self, defaults: Mapping[str, str]) -> Properties:
+        """These properties over ``defaults`` (a device's push variables), names in any case;
+        only the defaults are folded again, so a send's large values cost nothing per device."""
+        merged = Properties(defaults)
+        merged._values.update(self._values)
+        return merged
+
 
 @dataclass(frozen=True, slots=True)
 class Template:
@@ -88,12 +104,33 @@ class Template:
 
     def render(self, props: Mapping[str, str]) -> str:
         """Render for one device; pass a :class:`Properties` to skip re-folding names."""
+        text = self._render(props, _NO_LIMIT)
+        assert text is not None
+        return text
+
+    def render_within(self, props: Mapping[str, str], limit: int) -> str | None:
+        """As :meth:`render`, or None when the text would be longer than ``limit`` characters;
+        it stops as soon as that is certain."""
+        return self._render(props, limit)
+
+    def _render(self, props: Mapping[str, str], room: int) -> str | None:
         values = (props if isinstance(props, Properties) else Properties(props))._values
         out = [self._head]
+        room -= len(self._head)
         for slot, tail in self._slots:
-            out.append(slot(values))
+            if room < 0:
+                return None
+            text = slot(values, room)
+            out.append(text)
             out.append(tail)
-        return "".join(out)
+            room -= len(text) + len(tail)
+        return "".join(out) if room >= 0 else None
+
+
+def count_expressions(text: str) -> int:
+    """At most how many expressions ``text`` holds: each ``$(``, ``.(``, ``%(`` and ``#(``,
+    wherever it stands (in a JSON key or an XML comment too)."""
+    return len(_TERM_START.findall(text))
 
 
 def compile_template(body: str, format: TemplateFormat) -> Template:
@@ -132,7 +169,7 @@ class _Builder:
         if render is None:
             self._text.append(raw)
         else:
-            self.slot(lambda values: escape(render(values)))
+            self.slot(_escaped(render, escape))
 
     def slot(self, render: _Render) -> None:
         constant = "".join(self._text)
@@ -149,6 +186,14 @@ class _Builder:
             return Template(format, constant, ())
         slots = (*self._slots, (self._pending, constant))
         return Template(format, self._head or "", slots)
+
+
+def _escaped(render: _Render, escape: Callable[[str], str]) -> _Render:
+    def escaped(values: _Values, room: int) -> str:
+        text = render(values, room)
+        return text if len(text) > room else escape(text)  # escaping a text over is wasted
+
+    return escaped
 
 
 def _identity(text: str) -> str:
@@ -234,13 +279,13 @@ def _parse_term(
 
 
 def _lookup(op: str, key: str, limit: int | None) -> _Render:
-    if op == "%":
-        return lambda values: _percent_encode(values.get(key, ""))
+    if op == "%":  # each character encodes to one or more: room + 1 of them tell
+        return lambda values, room: _percent_encode(values.get(key, "")[: room + 1])
     if op == ".":
-        return lambda values: _ellipsize(values.get(key, ""), limit or 0)
+        return lambda values, room: _ellipsize(values.get(key, ""), limit or 0)
     if limit is not None:
-        return lambda values: values.get(key, "")[:limit]
-    return lambda values: values.get(key, "")
+        return lambda values, room: values.get(key, "")[:limit]
+    return lambda values, room: values.get(key, "")
 
 
 def _percent_encode(value: str) -> str:
@@ -255,13 +300,25 @@ def _ellipsize(value: str, limit: int) -> str:
 
 
 def _constant(text: str) -> _Render:
-    return lambda values: text
+    return lambda values, room: text
 
 
 def _join(pieces: list[_Render]) -> _Render:
     if len(pieces) == 1:
         return pieces[0]
-    return lambda values: "".join([piece(values) for piece in pieces])
+
+    def join(values: _Values, room: int) -> str:
+        out: list[str] = []
+        left = room
+        for piece in pieces:
+            text = piece(values, left)
+            out.append(text)
+            left -= len(text)
+            if left < 0:
+                break  # what is joined so far is already longer than the room
+        return "".join(out)
+
+    return join
 
 
 def _fail(text: str, pos: int, expected: str) -> NoReturn:
@@ -307,9 +364,11 @@ def _reject_constant(name: str) -> None:
 
 
 def _json_number(key: str) -> _Render:
-    def render(values: _Values) -> str:
+    def render(values: _Values, room: int) -> str:
         value = values.get(key, "")
-        return value if _NUMBER.fullmatch(value) else encode_basestring(value)
+        if len(value) > room or _NUMBER.fullmatch(value):
+            return value
+        return encode_basestring(value)
 
     return render
 

@@ -1,5 +1,8 @@
-"""Who may call: NH SAS tokens (per-hub policies) and user tokens (JWTs from a hub's issuer)."""
+"""Who may call: NH SAS tokens (per-hub policies), bearer tokens (JWTs from the deployment's
+trusted issuers, such as Entra ID) and user tokens (JWTs from a hub's issuer)."""
 
+from shared.auth.bearer import BearerSettings, bearer_token
+from shared.auth.issuers import BearerVerifier
 from shared.auth.sas import (
     AccessRight,
     ConnectionString,
@@ -24,6 +27,8 @@ from shared.auth.user_token import (
 __all__ = [
     "USER_TOKEN_HEADER",
     "AccessRight",
+    "BearerSettings",
+    "BearerVerifier",
     "ConnectionString",
     "PublicHosts",
     "SasPolicy",
@@ -31,6 +36,7 @@ __all__ = [
     "SrEncoding",
     "UserTokenAlgorithm",
     "UserTokenIssuer",
+    "bearer_token",
     "format_connection_string",
     "generate_key",
     "generate_sas_token",

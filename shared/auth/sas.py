@@ -35,11 +35,23 @@ _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class AccessRight(StrEnum):
-    """A claim a SAS policy grants; Manage implies Send and Listen."""
+    """A claim a SAS policy or a bearer token's roles grant; Manage implies Send and Listen."""
 
     LISTEN = "Listen"
     SEND = "Send"
     MANAGE = "Manage"
+
+
+def grants(rights: Iterable[AccessRight], right: AccessRight) -> bool:
+    """Whether ``rights`` include ``right``, Manage standing for all three."""
+    held = frozenset(rights)
+    return right in held or AccessRight.MANAGE in held
+
+
+def require_right(rights: Iterable[AccessRight], required: AccessRight) -> None:
+    """NH's 403 when ``rights`` lack ``required``."""
+    if not grants(rights, required):
+        raise ForbiddenError(f"{required.value} claim is required for this operation.")
 
 
 class SrEncoding(StrEnum):
@@ -59,7 +71,7 @@ class SasPolicy:
     secondary_key: str
 
     def grants(self, right: AccessRight) -> bool:
-        return right in self.rights or AccessRight.MANAGE in self.rights
+        return grants(self.rights, right)
 
     def __repr__(self) -> str:
         rights = ",".join(sorted(self.rights))
@@ -264,8 +276,7 @@ def verify_sas(
     mismatch = _audience_mismatch(token.resource_uri, request_url, public_hosts)
     if mismatch:
         raise UnauthorizedError(f"40104: Invalid authorization token audience. {mismatch}")
-    if not policy.grants(required):
-        raise ForbiddenError(f"{required.value} claim is required for this operation.")
+    require_right(policy.rights, required)
     return policy
 
 

@@ -19,9 +19,11 @@ from typing import Any
 
 import jwt
 
+from shared.auth._times import check_times, decode_options
 from shared.errors import ConfigurationError, UnauthorizedError
 
 USER_TOKEN_HEADER = "X-Herald-User-Token"
+_LABEL = "UserToken"
 DEFAULT_LEEWAY_SECONDS = 30.0
 
 # pyjwt's error, and what the caller is told; the first matching row wins (subclasses first).
@@ -68,7 +70,7 @@ def verify_user_token(token: str | None, *, issuer: UserTokenIssuer, now: float)
     if token is None or not token.strip():
         raise UnauthorizedError(f"UserToken: the {USER_TOKEN_HEADER} header is missing.")
     claims = _decode(token.strip(), issuer)
-    _check_times(claims, now=now, leeway=issuer.leeway)
+    check_times(claims, now=now, leeway=issuer.leeway, label=_LABEL)
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise UnauthorizedError("UserToken: the subject (sub) must be a non-empty string.")
@@ -83,13 +85,8 @@ def _decode(token: str, issuer: UserTokenIssuer) -> dict[str, Any]:
             algorithms=[issuer.algorithm.value],
             audience=issuer.audience,
             issuer=issuer.issuer,
-            # Time claims are checked against the caller's clock in _check_times.
-            options={
-                "require": ["iss", "aud", "exp", "sub"],
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-            },
+            # Time claims are checked against the caller's clock (check_times).
+            options=decode_options(["iss", "aud", "exp", "sub"]),
         )
     except jwt.InvalidKeyError as error:
         raise ConfigurationError(
@@ -104,24 +101,3 @@ def _decode(token: str, issuer: UserTokenIssuer) -> dict[str, Any]:
         raise ConfigurationError(
             f"The hub's user-token key is not a valid {issuer.algorithm.value} key."
         ) from error
-
-
-def _check_times(claims: dict[str, Any], *, now: float, leeway: float) -> None:
-    expiry = _numeric_claim(claims, "exp")
-    if expiry is not None and expiry <= now - leeway:
-        raise UnauthorizedError("UserToken: the token has expired (exp).")
-    not_before = _numeric_claim(claims, "nbf")
-    if not_before is not None and not_before > now + leeway:
-        raise UnauthorizedError("UserToken: the token is not valid yet (nbf).")
-    issued_at = _numeric_claim(claims, "iat")
-    if issued_at is not None and issued_at > now + leeway:
-        raise UnauthorizedError("UserToken: the token was issued in the future (iat).")
-
-
-def _numeric_claim(claims: dict[str, Any], name: str) -> float | None:
-    value = claims.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UnauthorizedError(f"UserToken: the {name} claim must be a number.")
-    return float(value)

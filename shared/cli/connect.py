@@ -1,9 +1,9 @@
 """How the command line reaches Herald's HTTP API, and what it says when it cannot.
 
-A connection string names ``sb://host:port/``; the client speaks https to it. When that is the
-running local stack's endpoint, the stack's development CA is trusted without being asked, and
-``--http`` goes to the stack's plain-http port. Every failure to connect becomes one sentence
-that says what to do.
+A connection string names ``sb://host:port/`` (or ``--endpoint`` does, beside a bearer token);
+the client speaks https to it. When that is the running local stack's endpoint, the stack's
+development CA is trusted without being asked, and ``--http`` goes to the stack's plain-http
+port. Every failure to connect becomes one sentence that says what to do.
 """
 
 from __future__ import annotations
@@ -19,25 +19,33 @@ import httpx
 from shared.auth.sas import parse_connection_string
 from shared.cli.local_stack import LocalStack
 from shared.client import HeraldClient, HeraldClientError
+from shared.errors import BadRequestError
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 _DETAIL = re.compile(r"<Detail>(.*?)(?:\.?TrackingId:.*)?</Detail>", re.DOTALL)
 _RIGHTS_HINT = {
-    401: "check the connection string's key (a rotated key, or another hub's?)",
-    403: "the connection string's policy lacks the right: use the Full policy's "
-    "(DefaultFullSharedAccessSignature) or one with Manage",
+    401: "check the connection string's key (rotated, or another hub's?) or the token",
+    403: "the caller lacks the right this needs: use the Full policy's connection string "
+    "(DefaultFullSharedAccessSignature), or a token with the role",
 }
 
 
 def add_connection_options(parser: argparse.ArgumentParser, *, right: str) -> None:
     """The options every command that calls Herald's HTTP API takes."""
-    parser.add_argument(
+    caller = parser.add_mutually_exclusive_group(required=True)
+    caller.add_argument(
         "--connection-string",
-        required=True,
         metavar="STRING",
         help=f"a connection string of a policy with the {right} right, such as "
         "FULL_CONNECTION_STRING as `make run` prints it",
     )
+    caller.add_argument(
+        "--bearer-token",
+        metavar="TOKEN",
+        help=f"instead, a token from a trusted issuer (Entra ID) whose roles grant {right} on "
+        "the hub, with --endpoint; '-' reads it from standard input (off the command line)",
+    )
+    parser.add_argument("--endpoint", help="with --bearer-token: Herald's sb:// or https:// URL")
     parser.add_argument(
         "--ca-file",
         type=Path,
@@ -52,18 +60,28 @@ def add_connection_options(parser: argparse.ArgumentParser, *, right: str) -> No
 
 
 def open_client(args: argparse.Namespace, stack: LocalStack | None) -> HeraldClient:
-    """A client for the hub in ``args``, reaching the endpoint its connection string names."""
-    endpoint = parse_connection_string(args.connection_string).endpoint
-    https_root = endpoint.replace("sb://", "https://", 1).rstrip("/") + "/"
+    """A client for the hub in ``args``, reaching the endpoint its connection string (or
+    --endpoint) names, and signing as the connection string or carrying the bearer token."""
+    if args.connection_string is not None:
+        endpoint = parse_connection_string(args.connection_string).endpoint
+    elif args.endpoint:
+        endpoint = args.endpoint
+    else:
+        raise BadRequestError("--bearer-token needs --endpoint, the URL Herald answers at.")
     local = stack if stack is not None and _same_place(endpoint, stack.endpoint) else None
+    caller = {
+        "connection_string": args.connection_string,
+        "endpoint": endpoint,
+        "bearer_token": args.bearer_token,
+    }
     if args.http:
-        base = local.url.rstrip("/") + "/" if local else https_root.replace("https", "http", 1)
-        return HeraldClient(args.connection_string, args.hub, base_url=base)
+        base = local.url.rstrip("/") + "/" if local else None
+        return HeraldClient(hub=args.hub, plain_http=True, base_url=base, **caller)
     ca_file = args.ca_file or (Path(local.ca_file) if local else None)
     verify: bool | ssl.SSLContext = True
     if ca_file is not None:
         verify = ssl.create_default_context(cafile=str(ca_file))
-    return HeraldClient(args.connection_string, args.hub, verify=verify)
+    return HeraldClient(hub=args.hub, verify=verify, **caller)
 
 
 def _same_place(endpoint: str, other: str) -> bool:

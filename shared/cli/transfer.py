@@ -1,4 +1,5 @@
-"""``import`` and ``export``: installations in and out as JSON lines, over Herald's HTTP API.
+"""``import`` and ``export``: the registry (installations and registrations) in and out as JSON
+lines, over Herald's HTTP API.
 
 Both show a progress bar with the rate on standard error and end with counts on standard
 output. An import sends several installations at once, counts each as created, updated,
@@ -34,9 +35,11 @@ from rich.text import Text
 
 from shared.cli.connect import explain
 from shared.client import HeraldClient, HeraldClientError
+from shared.errors import HeraldError
 
 IMPORT_CONCURRENCY = 16  # PUTs in flight: a local stack's Azurite is the bound past ~8
 FAILURES_SHOWN = 20
+_IDS = ("installationId", "registrationId")
 
 
 class _Rate(ProgressColumn):
@@ -60,11 +63,11 @@ def _progress(what: str, total: int | None) -> Iterator[tuple[Progress, Any]]:
 @dataclass
 class _Failure:
     line: int
-    installation_id: str | None
+    document_id: str | None
     reason: str
 
     def __str__(self) -> str:
-        named = f", installation {self.installation_id!r}" if self.installation_id else ""
+        named = f", {self.document_id!r}" if self.document_id else ""
         return f"line {self.line}{named}: {self.reason}"
 
 
@@ -83,8 +86,10 @@ def _parse(line_number: int, text: str) -> dict[str, Any] | _Failure:
         document = json.loads(text)
     except ValueError as error:
         return _Failure(line_number, None, f"not JSON ({error})")
-    if not isinstance(document, dict) or not isinstance(document.get("installationId"), str):
-        return _Failure(line_number, None, "not an installation: no installationId")
+    if not isinstance(document, dict) or not any(
+        isinstance(document.get(key), str) for key in _IDS
+    ):
+        return _Failure(line_number, None, "neither an installationId nor a registrationId")
     return document
 
 
@@ -106,11 +111,14 @@ async def import_lines(client: HeraldClient, source: Path) -> tuple[dict[str, An
                 if isinstance(parsed, _Failure):
                     tally.fail(parsed)
                 else:
+                    named = next(str(parsed[key]) for key in _IDS if key in parsed)
                     try:
-                        tally.counts[await client.put_installation(parsed)] += 1
+                        tally.counts[await client.put_document(parsed)] += 1
                     except HeraldClientError as error:
                         reason = explain(error, client.url) or str(error)
-                        tally.fail(_Failure(number, parsed["installationId"], reason))
+                        tally.fail(_Failure(number, named, reason))
+                    except HeraldError as error:  # refused before it was sent
+                        tally.fail(_Failure(number, named, error.detail))
                 progress.advance(task)
 
         await asyncio.gather(*(worker() for _ in range(IMPORT_CONCURRENCY)))

@@ -18,8 +18,8 @@ import asyncio
 from datetime import datetime
 
 from shared.fanout.merge import merge
-from shared.fanout.select import Target, select
-from shared.fanout.walk import ID_TAG_PREFIX, Audience
+from shared.fanout.select import Target
+from shared.fanout.walk import ID_TAG_PREFIX, Audience, select_all
 from shared.store.index import IndexReader, Page
 from shared.store.keys import shard_of
 from shared.tags import evaluate, tags_in
@@ -47,14 +47,4 @@ async def small_audience_targets(
     if any(page is None for page in pages):
         return None
     step = merge({tag: page for tag, page in zip(tags, pages, strict=True) if page is not None})
-    return [
-        target
-        for candidate in step.candidates
-        for target in select(
-            candidate,
-            expression,
-            platforms=audience.platforms,
-            template_send=audience.template_send,
-            now=now,
-        )
-    ]
+    return await select_all(step.candidates, audience, now)

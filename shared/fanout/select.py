@@ -2,7 +2,9 @@
 
 A native send reaches a device once if the expression holds over its own tags. A template send
 reaches it once per template whose tags (the device's, the template's and the template's name)
-satisfy the expression. ``$InstallationId:{id}`` is always one of a device's tags.
+satisfy the expression. ``$InstallationId:{id}`` is always one of a device's tags. A template
+registration is reached by template sends only (its view says ``templateOnly``); a native
+registration has no templates, so only native sends of its platform reach it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from shared.fanout.merge import Candidate
 from shared.model.installation import installation_id_tag
-from shared.registry.view import NATIVE_SCOPE
+from shared.registry.view import NATIVE_SCOPE, TEMPLATE_ONLY
 from shared.tags import Expr, evaluate
 
 
@@ -58,7 +60,7 @@ def select(
     if not _live(view, now):
         return []
     if not template_send:
-        if platforms is not None and view["platform"] not in platforms:
+        if view.get(TEMPLATE_ONLY) or (platforms is not None and view["platform"] not in platforms):
             return []
         if expression is None or evaluate(expression, _tags(candidate, None)):
             return [Target(candidate.installation_id, view)]

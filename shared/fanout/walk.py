@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.fanout.merge import UNIVERSE, merge
+from shared.fanout.merge import UNIVERSE, Candidate, merge
 from shared.fanout.select import Target, select
 from shared.model.installation import installation_id_tag
+from shared.sending.pacing import paced
 from shared.store.index import IndexReader, Page
 from shared.store.keys import shard_of
 from shared.tags import Expr, evaluate, tags_in
@@ -69,15 +70,21 @@ async def walk_step(
     names = list(streams)
     pages = await asyncio.gather(*(read(name, streams[name]) for name in names))
     step = merge(dict(zip(names, pages, strict=True)))
-    targets = [
-        target
-        for candidate in step.candidates
-        for target in select(
+    return WalkStep(await select_all(step.candidates, audience, now), step.next_cursor)
+
+
+async def select_all(
+    candidates: Sequence[Candidate], audience: Audience, now: datetime
+) -> list[Target]:
+    """Every delivery the candidates get, in their order; reading a page of large views takes
+    a while, so the event loop gets its turns (shared.sending.pacing)."""
+    targets: list[Target] = []
+    async for candidate in paced(candidates):
+        targets += select(
             candidate,
             audience.expression,
             platforms=audience.platforms,
             template_send=audience.template_send,
             now=now,
         )
-    ]
-    return WalkStep(targets, step.next_cursor)
+    return targets

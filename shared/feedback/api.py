@@ -24,14 +24,20 @@ from shared.registry.listing import (
     parse_top,
 )
 from shared.store.hygiene import HygieneStore
-from shared.store.installations import ScanPosition
+from shared.store.scan import ScanPosition
 
 
 async def handle_feedback(request: HttpRequestData) -> HttpAnswer:
     """The one entry point of the feedback_api function."""
     engine = get_engine()
     hub = await engine.hubs.get_hub(request.route["hub"])
-    access.authenticate(request, hub, AccessRight.MANAGE, public_hosts=engine.settings.public_hosts)
+    await access.authenticate(
+        request,
+        hub,
+        AccessRight.MANAGE,
+        public_hosts=engine.settings.public_hosts,
+        bearer=engine.bearer,
+    )
     query = request.query
     token = query.get("continuationToken")
     platform = query.get("platform")

@@ -3,8 +3,9 @@
 NH answers with the SAS URL of a Blob Storage container holding one blob per day (named
 ``MMDDYYYY``), each a line per report of ``<PnsFeedback>`` XML; clients then list and read it
 with the Blob Storage API. Herald answers with a URL of its own, ``/{hub}/feedbackcontainer``
-signed for an hour with the caller's Manage policy key, and serves the two Blob operations a
-reader needs on it: List Blobs (``?restype=container&comp=list``) and Get Blob (with ranges).
+signed for an hour with the caller's Manage policy key (for a bearer caller, the key of the
+hub's first Manage policy by name), and serves the two Blob operations a reader needs on it:
+List Blobs (``?restype=container&comp=list``) and Get Blob (with ranges).
 The blobs are rendered from the feedback history on demand; only reports from push services
 appear, as in NH (removals of expired installations are in ``GET /{hub}/feedback``), and only
 days still within the history's retention are listed.
@@ -26,11 +27,18 @@ from xml.sax.saxutils import escape, quoteattr
 
 from shared.auth.sas import AccessRight
 from shared.engine import get_engine
-from shared.errors import BadRequestError, ForbiddenError, HeraldError, NotFoundError
+from shared.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    HeraldError,
+    NotFoundError,
+)
 from shared.feedback.retention import first_kept_day
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
 from shared.model.channels import InstallationPlatform
+from shared.model.registration import id_field
 from shared.model.validation import format_datetime
 from shared.pns.base import Outcome, OutcomeKind
 from shared.registry import access
@@ -80,6 +88,16 @@ def container_url(request_url: str, hub: Hub, policy_name: str, now: datetime) -
     return urlunsplit((scheme, netloc, path.rstrip("/"), urlencode(query), ""))
 
 
+def _manage_policy(hub: Hub) -> str:
+    """The policy whose key signs the URL for a bearer caller, who signed with none."""
+    names = sorted(p.name for p in hub.policies.values() if p.grants(AccessRight.MANAGE))
+    if not names:
+        raise ConflictError(
+            "The hub has no Manage policy whose key could sign the feedback container URL."
+        )
+    return names[0]
+
+
 def check_container_sas(query: Mapping[str, str], hub: Hub, now: datetime) -> None:
     policy = hub.policies.get(query.get("si", ""))
     expiry, signature = query.get("se", ""), query.get("sig", "")
@@ -123,12 +141,13 @@ def _system_error(entry: FeedbackEntry) -> str:
 
 def feedback_record(entry: FeedbackEntry) -> str:
     """One ``<PnsFeedback>`` document, on one line."""
+    id_name, shown = id_field(entry.installation_id)
     fields = [
         ("FeedbackTime", format_datetime(entry.reported_at)),
         ("NotificationSystemError", _system_error(entry)),
         ("Platform", entry.platform),
         ("PnsHandle", entry.handle),
-        ("InstallationId", entry.installation_id),
+        (id_name[0].upper() + id_name[1:], shown),  # InstallationId or RegistrationId
         ("NotificationId", entry.notification_id),
     ]
     if entry.new_handle is not None:
@@ -263,11 +282,16 @@ async def handle_feedback_container(request: HttpRequestData) -> HttpAnswer:
     hubs = get_engine().hubs
     now = datetime.now(UTC)
     if not request.route.get("blob") and "restype" not in request.query:
+        engine = get_engine()
         hub = await hubs.get_hub(request.route["hub"])
-        caller = access.authenticate(
-            request, hub, AccessRight.MANAGE, public_hosts=get_engine().settings.public_hosts
+        caller = await access.authenticate(
+            request,
+            hub,
+            AccessRight.MANAGE,
+            public_hosts=engine.settings.public_hosts,
+            bearer=engine.bearer,
         )
-        url = container_url(request.url, hub, caller.policy.name, now)
+        url = container_url(request.url, hub, caller.policy or _manage_policy(hub), now)
         return HttpAnswer(200, url.encode(), {"Content-Type": "text/plain; charset=utf-8"})
     try:
         return await _blob_service(await hubs.get_hub(request.route["hub"]), request, now)

@@ -1,8 +1,9 @@
-"""Remove installations that have outlived themselves, with their tag-index rows.
+"""Remove devices that have outlived themselves, with their tag-index rows.
 
-Two kinds: those past their own ``expirationTime`` (found by a bounded, resumable sweep of the
-installations table), and, when ``HERALD_EXPIRED_CHANNEL_DELETE_SECONDS`` is set, those whose
-channel was marked expired that long ago and never came back. Each removal is kept in the
+Two kinds: installations and registrations past their own ``expirationTime`` (found by a
+bounded, resumable sweep of the installations table), and, when
+``HERALD_EXPIRED_CHANNEL_DELETE_SECONDS`` is set, installations whose channel was marked
+expired that long ago and never came back. Each removal is kept in the
 hub's feedback history, so ``GET /{hub}/feedback`` shows what went, when and why.
 """
 
@@ -16,6 +17,7 @@ from datetime import datetime
 from shared.engine import Engine
 from shared.errors import HeraldError, NotFoundError
 from shared.feedback.registry import Tally, Verdict, rewrite
+from shared.model.device import Device
 from shared.model.installation import Installation
 from shared.model.validation import format_datetime
 from shared.store.feedback import Action, FeedbackEntry
@@ -29,11 +31,11 @@ _PAGE = 1000
 _CONCURRENCY = 16
 
 
-def _entry(removed: Installation, action: Action, reason: str, now: datetime) -> FeedbackEntry:
+def _entry(removed: Device, action: Action, reason: str, now: datetime) -> FeedbackEntry:
     return FeedbackEntry(
         platform=removed.platform.value,
         handle=removed.handle,
-        installation_id=removed.installation_id,
+        installation_id=removed.device_id,
         action=action,
         outcome="installation_expired" if action is Action.REMOVED else "channel_expired",
         reason=reason,
@@ -45,7 +47,7 @@ def _entry(removed: Installation, action: Action, reason: str, now: datetime) ->
 async def _remove_if_expired(
     engine: Engine, key: InstallationKey, tally: Tally, now: datetime
 ) -> None:
-    def decide(current: Installation) -> Verdict | None:
+    def decide(current: Device) -> Verdict | None:
         expiry = current.expiration_time
         return Verdict.REMOVE if expiry is not None and expiry <= now else None
 
@@ -90,7 +92,9 @@ async def _delete_if_still_expired(
         return
     key = InstallationKey.of(hub.name, due.installation_id, hub.shard_count)
 
-    def decide(current: Installation) -> Verdict | None:
+    def decide(current: Device) -> Verdict | None:
+        if not isinstance(current, Installation):
+            return None
         same = current.handle == due.handle and current.platform.value == due.platform
         return Verdict.REMOVE if same and current.push_channel_expired else None
 

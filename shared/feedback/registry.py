@@ -1,4 +1,5 @@
-"""Change or remove one installation on the timer's behalf, as any other writer would.
+"""Change or remove one device (an installation or a registration) on the timer's behalf, as
+any other writer would.
 
 The timer goes through :class:`InstallationStore` like the HTTP API, so the tag index follows
 (an expired channel reaches the index rows' view as ``expired``, and sends skip it). It decides
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from enum import Enum
 
 from shared.errors import ConflictError
-from shared.model.installation import Installation
+from shared.model.device import Device
 from shared.store.installations import InstallationKey, InstallationStore, LostRace
 
 # Rows were valid when written; a hub whose tag limit was lowered since must still be cleaned.
@@ -27,17 +28,15 @@ class Verdict(Enum):
     REMOVE = "remove"
 
 
-# What to do with the installation as stored: a new version, REMOVE, or None to leave it.
-Decide = Callable[[Installation], Installation | Verdict | None]
+# What to do with the device as stored: a new version, REMOVE, or None to leave it.
+Decide = Callable[[Device], Device | Verdict | None]
 
 
-async def rewrite(
-    store: InstallationStore, key: InstallationKey, decide: Decide
-) -> Installation | None:
-    """Apply ``decide`` to the stored installation; answer what it acted on, or None."""
+async def rewrite(store: InstallationStore, key: InstallationKey, decide: Decide) -> Device | None:
+    """Apply ``decide`` to the stored device; answer what it acted on, or None."""
     for _ in range(_ATTEMPTS):
         stored = await store.read(key, max_tags=ANY_TAG_COUNT)
-        current = None if stored is None else stored.installation
+        current = None if stored is None else stored.document
         if stored is None or current is None:
             return None
         decision = decide(current)

@@ -2,7 +2,8 @@
 
 For each report, the installation that *still* holds the reported handle on the same platform
 is marked ``pushChannelExpired`` (as NH does), or, when the PNS issued a replacement (ADM),
-given the new handle. An installation that re-registered with another handle since the report,
+given the new handle. A registration holding it is deleted, as NH deletes it, or given the
+replacement. An installation that re-registered with another handle since the report,
 or is gone, is left alone (``unmatched``). A report of a direct send names no installation and
 is only kept in the history. A report for a hub that no longer exists is dropped, history
 and all. Reports of one installation are applied in the order they came, different
@@ -21,9 +22,10 @@ from math import ceil
 
 from shared.engine import Engine
 from shared.errors import BadRequestError, HeraldError, NotFoundError
-from shared.feedback.registry import Decide, Tally, rewrite
+from shared.feedback.registry import Decide, Tally, Verdict, rewrite
 from shared.model.channels import parse_push_channel
-from shared.model.installation import Installation
+from shared.model.device import Device
+from shared.model.registration import Registration
 from shared.store.feedback import INBOX_SHARDS, Action, DeadHandle, FeedbackEntry, Report
 from shared.store.hygiene import DueDeletion, HygieneStore
 from shared.store.installations import InstallationKey
@@ -35,12 +37,14 @@ _CONCURRENCY = 16
 
 
 def _decider(dead: DeadHandle, now: datetime) -> Decide:
-    """What a report does to the installation as stored now."""
+    """What a report does to the device as stored now."""
 
-    def decide(current: Installation) -> Installation | None:
+    def decide(current: Device) -> Device | Verdict | None:
         if current.handle != dead.handle or current.platform.value != dead.platform:
             return None  # re-registered with another handle since the report
         if dead.new_handle is None:
+            if isinstance(current, Registration):
+                return Verdict.REMOVE
             return replace(current, push_channel_expired=True, last_update=now)
         if not isinstance(current.push_channel, str):
             return None
@@ -49,6 +53,8 @@ def _decider(dead: DeadHandle, now: datetime) -> Decide:
         except BadRequestError:
             log.warning("The %s service issued a handle Herald cannot store", dead.platform)
             return None
+        if isinstance(current, Registration):
+            return replace(current, push_channel=channel, last_update=now)
         return replace(current, push_channel=channel, push_channel_expired=False, last_update=now)
 
     return decide
@@ -67,7 +73,9 @@ async def _apply(engine: Engine, report: Report, now: datetime) -> Action | None
     changed = await rewrite(engine.installations, key, _decider(dead, now))
     if changed is None:
         return Action.UNMATCHED
-    return Action.EXPIRED if dead.new_handle is None else Action.REPLACED
+    if dead.new_handle is not None:
+        return Action.REPLACED
+    return Action.DELETED if isinstance(changed, Registration) else Action.EXPIRED
 
 
 async def _apply_in_order(

@@ -29,8 +29,11 @@ from shared.model.channels import (
     parse_push_channel,
 )
 from shared.model.templates import (
+    TEMPLATE_LIMITS,
     InstallationTemplate,
     SecondaryTile,
+    TemplateLimits,
+    check_template_totals,
     parse_secondary_tiles,
     parse_string_map,
     parse_templates,
@@ -73,6 +76,11 @@ class Installation:
     push_channel_expired: bool = False
     last_active_on: datetime | None = None
     last_update: datetime | None = None
+
+    @property
+    def device_id(self) -> str:
+        """The registry key: the installation id (a registration's has another shape)."""
+        return self.installation_id
 
     @property
     def handle(self) -> str:
@@ -156,13 +164,18 @@ class Installation:
 
 
 def parse_installation(
-    data: object, *, max_tags: int, installation_id: str | None = None
+    data: object,
+    *,
+    max_tags: int,
+    installation_id: str | None = None,
+    template_limits: TemplateLimits | None = TEMPLATE_LIMITS,
 ) -> Installation:
     """Parse and validate an installation body.
 
     ``installation_id`` is the id from the URL: the body's id may be absent (the URL's is used)
     but must not differ. ``max_tags`` bounds the client tags of the installation, and of each
     template counting the installation's tags with the template's (system and name tags free).
+    ``template_limits`` None reads a stored row, which met the limits of its day.
     """
     if not isinstance(data, dict):
         raise installation_error(f"The installation must be a JSON object, not {json_type(data)}.")
@@ -181,17 +194,26 @@ def parse_installation(
         raise installation_error("pushChannel is required.")
     tags = validate_tags(data.get("tags"))
     check_tag_count(tags, max_tags=max_tags, where="The installation")
+    templates = parse_templates(
+        data.get("templates"),
+        platform=platform,
+        base_tags=tags,
+        max_tags=max_tags,
+        limits=template_limits,
+    )
+    tiles = _parse_tiles(data.get("secondaryTiles"), platform, max_tags, template_limits)
+    if template_limits is not None:
+        tile_templates = (t for tile in tiles.values() for t in tile.templates.values())
+        check_template_totals([*templates.values(), *tile_templates], template_limits)
     return Installation(
         installation_id=ident,
         platform=platform,
         push_channel=parse_push_channel(platform, data["pushChannel"]),
         user_id=validate_user_id(data.get("userId")),
         tags=tags,
-        templates=parse_templates(
-            data.get("templates"), platform=platform, base_tags=tags, max_tags=max_tags
-        ),
+        templates=templates,
         push_variables=parse_string_map(data.get("pushVariables"), "pushVariables"),
-        secondary_tiles=_parse_tiles(data.get("secondaryTiles"), platform, max_tags=max_tags),
+        secondary_tiles=tiles,
         expiration_time=parse_expiration(data.get("expirationTime")),
         push_channel_expired=_parse_flag(data.get("pushChannelExpired"), "pushChannelExpired"),
         last_active_on=parse_datetime(data.get("lastActiveOn"), "lastActiveOn"),
@@ -200,11 +222,11 @@ def parse_installation(
 
 
 def _parse_tiles(
-    value: object, platform: InstallationPlatform, *, max_tags: int
+    value: object, platform: InstallationPlatform, max_tags: int, limits: TemplateLimits | None
 ) -> dict[str, SecondaryTile]:
     if value is not None and platform is not InstallationPlatform.WNS:
         raise installation_error("secondaryTiles are only supported for the wns platform.")
-    return parse_secondary_tiles(value, max_tags=max_tags)
+    return parse_secondary_tiles(value, max_tags=max_tags, limits=limits)
 
 
 def _parse_flag(value: object, field_name: str) -> bool:

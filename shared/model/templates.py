@@ -2,13 +2,19 @@
 
 A template body must be JSON for the JSON platforms and XML for WNS (except ``wns/raw``), as NH
 requires; the template expressions inside are checked where they are rendered, not here.
+
+Every template is rendered once per device for each template send, so a write is held to
+:class:`TemplateLimits` (NH documents none): the size of a body and of a header value, the
+expressions of one template, and the bodies and expressions of all of an installation's
+templates together. Stored rows are read without them, so lowering a limit never makes a stored
+installation unreadable; its next write must meet it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from shared.http import is_field_name, is_field_value
 from shared.model.channels import InstallationPlatform, validate_channel_url
@@ -24,6 +30,7 @@ from shared.model.validation import (
     validate_tags,
 )
 from shared.sending._headers import pns_header_problem
+from shared.templates import count_expressions
 
 MAX_EXPIRY_LENGTH = 256
 _EXPRESSION = re.compile(r"[$.%#]\(|\{")  # where a template expression may start
@@ -39,6 +46,21 @@ _JSON_BODY_PLATFORMS = frozenset(
         InstallationPlatform.XIAOMI,
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateLimits:
+    """The most a write may carry; characters count code points, expressions as
+    :func:`shared.templates.count_expressions` counts them."""
+
+    body: int = 8 * 1024  # one template's body; above every push service's payload limit
+    header_value: int = 1024  # one header value, as written
+    expressions: int = 100  # one template's body, header values and expiry together
+    installation_bodies: int = 16 * 1024  # the bodies of an installation's templates together
+    installation_expressions: int = 200  # the expressions of an installation's templates
+
+
+TEMPLATE_LIMITS = TemplateLimits()
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,12 @@ class InstallationTemplate:
             wire["expiry"] = self.expiry
         wire["tags"] = sorted({*self.tags, name})
         return wire
+
+    @property
+    def expressions(self) -> int:
+        """How many expressions its body, header values and expiry hold together."""
+        texts = (self.body, *self.headers.values(), self.expiry or "")
+        return sum(count_expressions(text) for text in texts)
 
 
 @dataclass(frozen=True)
@@ -80,8 +108,10 @@ def parse_templates(
     platform: InstallationPlatform,
     base_tags: tuple[str, ...],
     max_tags: int,
+    limits: TemplateLimits | None = TEMPLATE_LIMITS,
 ) -> dict[str, InstallationTemplate]:
-    """``{name: {body, headers?, expiry?, tags?}}``; null means none."""
+    """``{name: {body, headers?, expiry?, tags?}}``; null means none. ``limits`` None: unchecked
+    (a stored row)."""
     templates: dict[str, InstallationTemplate] = {}
     for name, item in _object_items(value, "templates").items():
         where = f"templates[{show(name)}]"
@@ -94,12 +124,53 @@ def parse_templates(
         if not isinstance(item, dict):
             raise installation_error(f"{where} must be an object, not {json_type(item)}.")
         template = _parse_template(item, name=name, platform=platform, where=where)
+        if limits is not None:
+            check_template_size(template, limits, where)
         check_tag_count((*base_tags, *template.tags), max_tags=max_tags, where=where)
         templates[name] = template
     return templates
 
 
-def parse_secondary_tiles(value: object, *, max_tags: int) -> dict[str, SecondaryTile]:
+def check_template_totals(
+    templates: Sequence[InstallationTemplate], limits: TemplateLimits
+) -> None:
+    """All of an installation's templates together (its secondary tiles' included)."""
+    body = sum(len(t.body) for t in templates)
+    if body > limits.installation_bodies:
+        raise installation_error(
+            f"The template bodies together are {body} characters long; an installation's "
+            f"templates may have at most {limits.installation_bodies}."
+        )
+    expressions = sum(t.expressions for t in templates)
+    if expressions > limits.installation_expressions:
+        raise installation_error(
+            f"The templates together have {expressions} expressions; an installation's "
+            f"templates may have at most {limits.installation_expressions}."
+        )
+
+
+def check_template_size(template: InstallationTemplate, limits: TemplateLimits, where: str) -> None:
+    if len(template.body) > limits.body:
+        raise installation_error(
+            f"{where}.body is {len(template.body)} characters long; a template body may have "
+            f"at most {limits.body}."
+        )
+    for header, header_value in template.headers.items():
+        if len(header_value) > limits.header_value:
+            raise installation_error(
+                f"{where}.headers[{show(header)}] is {len(header_value)} characters long; a "
+                f"header value may have at most {limits.header_value}."
+            )
+    if template.expressions > limits.expressions:
+        raise installation_error(
+            f"{where} has {template.expressions} expressions; a template may have at most "
+            f"{limits.expressions} in its body, headers and expiry together."
+        )
+
+
+def parse_secondary_tiles(
+    value: object, *, max_tags: int, limits: TemplateLimits | None = TEMPLATE_LIMITS
+) -> dict[str, SecondaryTile]:
     """WNS secondary tiles: ``{tileId: {pushChannel, tags?, templates?}}``; null means none."""
     tiles: dict[str, SecondaryTile] = {}
     for tile_id, item in _object_items(value, "secondaryTiles").items():
@@ -117,6 +188,7 @@ def parse_secondary_tiles(value: object, *, max_tags: int) -> dict[str, Secondar
                 platform=InstallationPlatform.WNS,
                 base_tags=tags,
                 max_tags=max_tags,
+                limits=limits,
             ),
         )
     return tiles
@@ -136,24 +208,30 @@ def parse_string_map(
     return result
 
 
+def parse_template_content(
+    item: Mapping[str, object], *, platform: InstallationPlatform, where: str
+) -> InstallationTemplate:
+    """A template's body, headers and expiry, checked as NH requires; its tags are the caller's
+    (an installation's template has its own, a template registration has the registration's)."""
+    headers = parse_string_map(item.get("headers"), f"{where}.headers", key_check=is_field_name)
+    for header, header_value in headers.items():
+        check_template_header(header, header_value, where)
+    body = require_str(item.get("body"), f"{where}.body")
+    _check_body(body, headers, platform=platform, where=where)
+    return InstallationTemplate(
+        body=body, headers=headers, expiry=_parse_expiry(item.get("expiry"), where)
+    )
+
+
 def _parse_template(
     item: dict[str, object], *, name: str, platform: InstallationPlatform, where: str
 ) -> InstallationTemplate:
-    headers = parse_string_map(item.get("headers"), f"{where}.headers", key_check=is_field_name)
-    for header, header_value in headers.items():
-        _check_header(header, header_value, where)
-    body = require_str(item.get("body"), f"{where}.body")
-    _check_body(body, headers, platform=platform, where=where)
+    content = parse_template_content(item, platform=platform, where=where)
     # GET lists the name among the tags, so a body read back from GET carries it: drop it.
     raw_tags = item.get("tags")
     if isinstance(raw_tags, list):
         raw_tags = [tag for tag in raw_tags if tag != name]
-    return InstallationTemplate(
-        body=body,
-        headers=headers,
-        expiry=_parse_expiry(item.get("expiry"), where),
-        tags=validate_tags(raw_tags, field=f"{where}.tags"),
-    )
+    return replace(content, tags=validate_tags(raw_tags, field=f"{where}.tags"))
 
 
 def _check_body(
@@ -184,7 +262,7 @@ def _parse_expiry(value: object, where: str) -> str | None:
     return text
 
 
-def _check_header(name: str, value: str, where: str) -> None:
+def check_template_header(name: str, value: str, where: str) -> None:
     """RFC 9110's rules, and the push service's own for a value that is not an expression."""
     if not is_field_value(value):
         raise installation_error(

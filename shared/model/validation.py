@@ -34,8 +34,11 @@ _NEVER_FROM = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _EARLIEST_EXPIRATION = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+INSTALLATION_ERROR = "Installation validation failed with following error(s): "
+
+
 def installation_error(detail: str) -> BadRequestError:
-    return BadRequestError(f"Installation validation failed with following error(s): {detail}")
+    return BadRequestError(INSTALLATION_ERROR + detail)
 
 
 def show(text: str) -> str:

@@ -9,36 +9,23 @@ times, so concurrent PUTs and PATCHes all land.
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from shared.auth.sas import AccessRight
 from shared.engine import Engine, get_engine
-from shared.errors import BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError
+from shared.errors import BadRequestError, NotFoundError, PayloadTooLargeError
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
-from shared.model.channels import InstallationPlatform
 from shared.model.installation import Installation, parse_installation
 from shared.model.patch import apply_patch, parse_patch
 from shared.model.validation import validate_installation_id
-from shared.pns.base import Platform
-from shared.pns.urls import check_device_url
 from shared.registry import access
 from shared.registry.listing import list_installations
+from shared.registry.writes import CHANGE_HEADER, delete_device, write_device
 from shared.request_json import parse_request_json
-from shared.store.installations import InstallationKey, LostRace, StoredInstallation
+from shared.store.installations import InstallationKey, StoredInstallation
 
-CHANGE_HEADER = "x-herald-change"
 MAX_BODY_BYTES = 64 * 1024
-_WRITE_ATTEMPTS = 12
-_URL_PLATFORMS = {
-    InstallationPlatform.WNS: Platform.WNS,
-    InstallationPlatform.BROWSER: Platform.BROWSER,
-}
-
-Change = Callable[[StoredInstallation | None], Installation]
 
 
 def _json_body(request: HttpRequestData) -> object:
@@ -47,60 +34,34 @@ def _json_body(request: HttpRequestData) -> object:
     return parse_request_json(request.body, "The request body")
 
 
-def _check_channels(engine: Engine, installation: Installation) -> None:
-    platform = _URL_PLATFORMS.get(installation.platform)
-    if platform is None:
-        return
-    for url in installation.channel_urls:
-        check_device_url(url, platform, allowed_test_hosts=engine.settings.pns_allowed_test_hosts)
-
-
-async def _back_off(attempt: int) -> None:
-    """Writers that keep colliding spread out, so each round one of them wins."""
-    await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-
-
 def _live(stored: StoredInstallation | None) -> Installation | None:
     return None if stored is None else stored.installation
 
 
-async def _write(
-    engine: Engine, hub: Hub, key: InstallationKey, caller: access.Caller, change: Change
-) -> HttpAnswer:
-    """Read, change, check and save; on a lost race read again and redo the change."""
-    store = engine.installations
-    for attempt in range(_WRITE_ATTEMPTS):
-        stored = await store.read(key, max_tags=hub.max_tags)
-        new = change(stored).stamped(datetime.now(UTC))
-        _check_channels(engine, new)
-        access.check_write(caller, hub, _live(stored), new)
-        try:
-            saved = await store.save(key, stored, new)
-        except LostRace:
-            await _back_off(attempt)
-            continue
-        return HttpAnswer(200, headers={CHANGE_HEADER: saved.value})
-    raise ConflictError("The installation kept changing under this write; try again.")
+async def caller_of(
+    engine: Engine, hub: Hub, request: HttpRequestData, right: AccessRight
+) -> access.Caller:
+    """The caller of ``request``, with ``right`` on ``hub`` (the registrations API's too)."""
+    return await access.authenticate(
+        request, hub, right, public_hosts=engine.settings.public_hosts, bearer=engine.bearer
+    )
 
 
 async def _put(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     new = parse_installation(
         _json_body(request), max_tags=hub.max_tags, installation_id=key.installation_id
     )
-    return await _write(engine, hub, key, caller, lambda _: new)
+    written = await write_device(engine, hub, key, caller, lambda _: new)
+    return HttpAnswer(200, headers={CHANGE_HEADER: written.result.value})
 
 
 async def _patch(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     operations = parse_patch(_json_body(request))
 
     def change(stored: StoredInstallation | None) -> Installation:
@@ -109,15 +70,14 @@ async def _patch(
             raise NotFoundError("Installation not found.")
         return apply_patch(current, operations, max_tags=hub.max_tags)
 
-    return await _write(engine, hub, key, caller, change)
+    written = await write_device(engine, hub, key, caller, change)
+    return HttpAnswer(200, headers={CHANGE_HEADER: written.result.value})
 
 
 async def _get(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     installation = _live(await engine.installations.read(key, max_tags=hub.max_tags))
     if installation is None:
         raise NotFoundError("Installation not found.")
@@ -130,23 +90,9 @@ async def _get(
 async def _delete(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:
-    caller = access.authenticate(
-        request, hub, AccessRight.LISTEN, public_hosts=engine.settings.public_hosts
-    )
-    store = engine.installations
-    for attempt in range(_WRITE_ATTEMPTS):
-        stored = await store.read(key, max_tags=hub.max_tags)
-        if stored is None:
-            return HttpAnswer(204)
-        if stored.installation is not None:
-            access.check_delete(caller, hub, stored.installation)
-        try:
-            await store.delete(key, stored)
-        except LostRace:
-            await _back_off(attempt)
-            continue
-        return HttpAnswer(204)
-    raise ConflictError("The installation kept changing under this delete; try again.")
+    caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
+    await delete_device(engine, hub, key, caller)
+    return HttpAnswer(204)
 
 
 Operation = Callable[[Engine, Hub, InstallationKey, HttpRequestData], Awaitable[HttpAnswer]]
@@ -166,9 +112,7 @@ async def handle_installations(request: HttpRequestData) -> HttpAnswer:
     if not installation_id:
         if request.method != "GET":
             raise BadRequestError("The installation id is missing from the URL.")
-        access.authenticate(
-            request, hub, AccessRight.MANAGE, public_hosts=engine.settings.public_hosts
-        )
+        await caller_of(engine, hub, request, AccessRight.MANAGE)
         return await list_installations(engine, hub, request)
     operation = _OPERATIONS.get(request.method)
     if operation is None:

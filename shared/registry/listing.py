@@ -3,8 +3,9 @@
 Query: ``tag``, ``platform``, ``userId``, ``updatedSince`` (ISO 8601), ``top`` (1-1000,
 default 100) and ``continuationToken``. The token of the next page comes back in the
 ``x-ms-continuationtoken`` header and, for JSON, in the body; no token means the last page.
-With ``Accept: application/x-ndjson`` the body is one installation per line, which is the
-export format that import reads back.
+The registry holds installations and registrations: JSON lists them under ``installations``
+and ``registrations``. With ``Accept: application/x-ndjson`` the body is one document per line
+(a registration's has ``registrationId``), which is the export format that import reads back.
 """
 
 from __future__ import annotations
@@ -13,16 +14,20 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from shared.engine import Engine
 from shared.errors import BadRequestError
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
 from shared.model.channels import parse_platform
+from shared.model.installation import Installation
+from shared.model.registration import Registration
 from shared.model.validation import parse_datetime
 from shared.request_json import parse_request_json
-from shared.store.installations import InstallationScanner, ScanFilter, ScanPosition
+from shared.store.scan import InstallationScanner, ScanFilter, ScanPosition
 
 CONTINUATION_HEADER = "x-ms-continuationtoken"
 NDJSON = "application/x-ndjson"
@@ -31,15 +36,31 @@ MAX_TOP = 1000
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 
-def encode_position(position: ScanPosition) -> str:
-    data = json.dumps({"s": position.shard, "c": position.continuation}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+def encode_token(data: Mapping[str, object]) -> str:
+    """A continuation token: URL-safe (.NET puts it in the query unencoded), opaque."""
+    text = json.dumps(data, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_position(token: str) -> ScanPosition:
+def decode_token(token: str) -> dict[str, Any]:
+    """What :func:`encode_token` encoded; a 400 for anything else."""
     try:
         text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = parse_request_json(text, "The continuationToken")
+        if not isinstance(data, dict):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, BadRequestError):
+        raise BadRequestError("The continuationToken is not one this hub issued.") from None
+    return data
+
+
+def encode_position(position: ScanPosition) -> str:
+    return encode_token({"s": position.shard, "c": position.continuation})
+
+
+def decode_position(token: str) -> ScanPosition:
+    data = decode_token(token)
+    try:
         shard, continuation = data["s"], data["c"]
         if not isinstance(shard, int) or shard < 0:
             raise ValueError
@@ -49,7 +70,7 @@ def decode_position(token: str) -> ScanPosition:
             and all(isinstance(v, str) and _PRINTABLE.fullmatch(v) for v in continuation.values())
         ):
             raise ValueError
-    except (ValueError, KeyError, TypeError, binascii.Error, BadRequestError):
+    except (ValueError, KeyError, TypeError):
         raise BadRequestError("The continuationToken is not one this hub issued.") from None
     return ScanPosition(shard, continuation)
 
@@ -94,7 +115,11 @@ async def list_installations(engine: Engine, hub: Hub, request: HttpRequestData)
     next_token = None if following is None else encode_position(following)
     headers = {} if next_token is None else {CONTINUATION_HEADER: next_token}
     if NDJSON in (request.header("accept") or ""):
-        lines = "".join(json.dumps(i.to_wire(), separators=(",", ":")) + "\n" for i in found)
+        lines = "".join(json.dumps(d.to_wire(), separators=(",", ":")) + "\n" for d in found)
         return HttpAnswer(200, lines.encode(), {"Content-Type": NDJSON, **headers})
-    body = {"installations": [i.to_wire() for i in found], "continuationToken": next_token}
+    body = {
+        "installations": [d.to_wire() for d in found if isinstance(d, Installation)],
+        "registrations": [d.to_wire() for d in found if isinstance(d, Registration)],
+        "continuationToken": next_token,
+    }
     return HttpAnswer.json(body, headers=headers)

@@ -3,7 +3,9 @@
 A message that cannot be built for one device (a template that does not compile, a render over
 the PNS's size limit, an expiry that is not a date) is a :class:`RenderFailure` value, never an
 exception, so one bad device does not fail its batch; :meth:`RenderFailure.to_outcome` records it
-like a PNS rejection.
+like a PNS rejection. A body renders within the platform's payload limit and a header value or
+expiry within :data:`MAX_RENDERED_TEXT`: rendering stops as soon as the text passes its limit,
+so a render costs at most about a limit's worth of work, whatever the template and properties.
 
 Template rendering follows NH: one message per matching template; bodies are JSON for APNs, FCM,
 ADM, Baidu and Xiaomi, XML for WNS (text for ``wns/raw``), and for Web Push JSON when the body
@@ -23,10 +25,18 @@ from typing import Any
 from shared.errors import BadRequestError
 from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage, WebPushKeys
 from shared.sending._headers import parse_date, pns_header_problem
-from shared.sending.formats import WNS_RAW, delivery_platform, oversize_reason, pass_through
+from shared.sending.formats import (
+    NH_PLATFORM_NAMES,
+    WNS_RAW,
+    delivery_platform,
+    oversize_reason,
+    pass_through,
+    payload_limit,
+)
 from shared.sending.request import SendRequest
 from shared.templates import Properties, TemplateFormat, compile_template
 
+MAX_RENDERED_TEXT = 1024  # characters of a rendered header value or APNs expiry
 _JSON_PLATFORMS = frozenset(
     {Platform.APNS, Platform.FCMV1, Platform.ADM, Platform.BAIDU, Platform.XIAOMI}
 )
@@ -118,8 +128,8 @@ def render_templates(
 ) -> Iterator[RenderResult]:
     """One result per matching template of the device, in template-name order."""
     properties = request.template_properties
-    if device.variables:  # later names win, whatever their case: the notification's
-        properties = Properties({**device.variables, **(request.properties or {})})
+    if device.variables:
+        properties = properties.over(device.variables)
     for name in sorted(device.templates):
         if matches(name):
             yield _render(device, name, device.templates[name], properties)
@@ -144,24 +154,37 @@ def _render(
     try:
         headers = pass_through(device.platform, _render_headers(template.headers, properties))
         if device.platform is Platform.APNS and template.expiry is not None:
-            expiry = _render_text(template.expiry, properties).strip()
+            expiry = _render_text(template.expiry, properties, "expiry").strip()
             if expiry:
                 moment = parse_date(expiry, "expiry")
                 headers["apns-expiration"] = str(max(0, int(moment.timestamp())))
         body_format = _body_format(device.platform, template.body, headers)
-        payload = compile_template(template.body, body_format).render(properties).encode()
+        limit = payload_limit(device.platform, headers)
+        # A character is at least one UTF-8 byte: more characters than bytes allowed is over.
+        body = compile_template(template.body, body_format).render_within(properties, limit)
     except BadRequestError as exc:
         return RenderFailure(device.handle, f"Template '{name}': {exc.detail}", name)
+    if body is None:
+        return RenderFailure(device.handle, f"Template '{name}': {_over(device, limit)}", name)
+    payload = body.encode()
     too_big = oversize_reason(device.platform, payload, headers)
     if too_big is not None:
         return RenderFailure(device.handle, f"Template '{name}': {too_big}", name)
     return PushMessage(device.handle, payload, headers, device.web_push_keys)
 
 
+def _over(device: Device, limit: int) -> str:
+    platform = NH_PLATFORM_NAMES[device.platform]
+    return (
+        f"InvalidNotificationSize: the {platform} payload renders longer than its limit of "
+        f"{limit} bytes (rendering stopped there)"
+    )
+
+
 def _render_headers(headers: Mapping[str, str], properties: Properties) -> dict[str, str]:
     """Rendered, then held to what the PNS takes: a property must not inject a header line,
     nor a byte the HTTP client would refuse for the whole batch."""
-    rendered = {name: _render_text(value, properties) for name, value in headers.items()}
+    rendered = {name: _render_text(value, properties, name) for name, value in headers.items()}
     for name, value in rendered.items():
         problem = pns_header_problem(name.lower(), value)
         if problem is not None:
@@ -169,8 +192,12 @@ def _render_headers(headers: Mapping[str, str], properties: Properties) -> dict[
     return rendered
 
 
-def _render_text(text: str, properties: Properties) -> str:
-    return compile_template(text, TemplateFormat.TEXT).render(properties)
+def _render_text(text: str, properties: Properties, what: str) -> str:
+    template = compile_template(text, TemplateFormat.TEXT)
+    rendered = template.render_within(properties, MAX_RENDERED_TEXT)
+    if rendered is None:
+        raise BadRequestError(f"the {what} renders longer than {MAX_RENDERED_TEXT} characters")
+    return rendered
 
 
 def _body_format(platform: Platform, body: str, headers: Mapping[str, str]) -> TemplateFormat:

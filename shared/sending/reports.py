@@ -24,6 +24,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from shared.model.registration import id_field
 from shared.model.validation import format_datetime
 from shared.pns.base import Platform
 from shared.sending.formats import NH_PLATFORM_NAMES, SendFormat
@@ -217,10 +218,12 @@ def _element(name: str, text: str) -> str:
 
 
 def _failure_json(failure: FailedDelivery) -> dict[str, Any]:
+    device = failure.installation_id
+    name, shown = id_field(device) if device is not None else ("installationId", None)
     return {
         "platform": failure.platform.value,
         "handle": failure.handle,
-        "installationId": failure.installation_id,
+        name: shown,
         "template": failure.template,
         "outcome": failure.outcome.value,
         "reason": failure.reason,

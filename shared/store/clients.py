@@ -26,6 +26,7 @@ class StorageClients:
 
     @classmethod
     def build(cls, storage: StorageSettings, **client_options: Any) -> StorageClients:
+        client_options = {"use_env_settings": storage.proxy_from_env, **client_options}
         queue_options = {"api_version": QUEUE_API_VERSION, **client_options}
         if storage.connection_string is not None:
             return cls(

@@ -23,6 +23,7 @@ from typing import Any
 
 from azure.data.tables import UpdateMode
 
+from shared.model.registration import id_field
 from shared.store.tables import FEEDBACK, TRANSACTION_LIMIT, Tables, delete_rows
 
 _PAGE = 1000
@@ -50,7 +51,9 @@ class Action(StrEnum):
     REPLACED = "replaced"  # the installation's handle became the PNS's new one
     UNMATCHED = "unmatched"  # no installation holds the handle any more: nothing to do
     REMOVED = "removed"  # the installation's expirationTime passed: deleted with its tags
-    DELETED = "deleted"  # its channel stayed expired past the grace period: deleted
+    # Its channel stayed expired past the grace period, or (a registration, as NH does) the
+    # push service called its handle dead: deleted with its tags.
+    DELETED = "deleted"
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,11 @@ class FeedbackEntry:
         )
 
     def to_json(self) -> dict[str, Any]:
+        name, shown = id_field(self.installation_id)
         body: dict[str, Any] = {
             "platform": self.platform,
             "handle": self.handle,
-            "installationId": self.installation_id,
+            name: shown,
             "action": self.action.value,
             "outcome": self.outcome,
             "reason": self.reason,

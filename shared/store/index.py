@@ -51,20 +51,30 @@ def _entry(row: Mapping[str, Any], scopes: tuple[str, ...] | None = None) -> Ind
     return IndexEntry(str(row["RowKey"]), _binary(row["View"]), found)
 
 
-async def _page(
+async def key_page(
     table: TableClient,
     partition: str,
     after: str | None,
     top: int,
-    select: list[str],
+    select: list[str] | None,
+    *,
+    where: str = "",
+    parameters: Mapping[str, Any] | None = None,
+    metadata: bool = False,
 ) -> tuple[Sequence[Mapping[str, Any]], bool]:
+    """Up to ``top`` rows of ``partition`` after the key ``after``, in key order, that also
+    satisfy ``where`` (with its ``parameters``); and whether no rows follow. Without
+    ``metadata`` binary properties come as base64 text and rows carry no ETag."""
     query = "PartitionKey eq @pk"
-    parameters: dict[str, Any] = {"pk": partition}
+    arguments: dict[str, Any] = {"pk": partition, **(parameters or {})}
     if after is not None:
         query += " and RowKey gt @after"
-        parameters["after"] = after
+        arguments["after"] = after
+    if where:  # the SDK finds @names between spaces: keep them clear of parentheses
+        query += f" and ( {where} )"
+    options: dict[str, Any] = {} if metadata else {"headers": _NO_METADATA}
     pages = table.query_entities(
-        query, parameters=parameters, results_per_page=top, select=select, headers=_NO_METADATA
+        query, parameters=arguments, results_per_page=top, select=select, **options
     ).by_page()
     empty = 0
     async for page in pages:
@@ -90,7 +100,7 @@ class IndexReader:
         self, hub: str, tag: str, shard: int, after: str | None, top: int = PAGE_SIZE
     ) -> Page:
         table = await self._tables.get(TAG_INDEX)
-        rows, exhausted = await _page(
+        rows, exhausted = await key_page(
             table, tag_partition(hub, tag, shard), after, top, ["RowKey", "View", "Scopes"]
         )
         return Page([_entry(row) for row in rows], exhausted, _last_key(rows))
@@ -122,7 +132,7 @@ class IndexReader:
     ) -> Page:
         """All live installations of a shard: the stream for sends that need every device."""
         table = await self._tables.get(INSTALLATIONS)
-        rows, exhausted = await _page(
+        rows, exhausted = await key_page(
             table, installation_partition(hub, shard), after, top, ["RowKey", "View", "Deleted"]
         )
         entries = [

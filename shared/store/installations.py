@@ -1,4 +1,5 @@
-"""Installations and their tag index, written intent-first so that no writer loses a device.
+"""Device documents (installations and registrations) and their tag index, written
+intent-first so that no writer loses a device.
 
 A change goes: (1) read the row and its ETag; (2) write the row, with its new version and the
 list of index rows still to delete, marked ``Pending``; (3) upsert and delete the index rows;
@@ -32,7 +33,9 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from shared.errors import PayloadTooLargeError
-from shared.model.installation import Installation, parse_installation
+from shared.model.device import Device, handle_key, parse_device
+from shared.model.installation import Installation
+from shared.model.registration import Registration
 from shared.registry.view import EncodedView, Index, index_of
 from shared.store.keys import installation_partition, shard_of, tag_partition
 from shared.store.tables import INSTALLATIONS, TAG_INDEX, Tables
@@ -73,8 +76,10 @@ class InstallationKey:
 
 @dataclass(frozen=True)
 class StoredInstallation:
+    """A row of the installations table: an installation's, or a registration's."""
+
     key: InstallationKey
-    installation: Installation | None  # None: a delete is under way
+    document: Device | None  # None: a delete is under way
     entity: Mapping[str, Any]
     etag: str
     version: int
@@ -84,6 +89,16 @@ class StoredInstallation:
     pending_deletes: frozenset[str]
     pending: bool
 
+    @property
+    def installation(self) -> Installation | None:
+        document = self.document
+        return document if isinstance(document, Installation) else None
+
+    @property
+    def registration(self) -> Registration | None:
+        document = self.document
+        return document if isinstance(document, Registration) else None
+
 
 def _json_bytes(value: object, what: str) -> bytes:
     data = json.dumps(value, separators=(",", ":")).encode()
@@ -92,15 +107,17 @@ def _json_bytes(value: object, what: str) -> bytes:
     return data
 
 
-def _stored(key: InstallationKey, entity: Mapping[str, Any], max_tags: int) -> StoredInstallation:
+def stored_row(
+    key: InstallationKey, entity: Mapping[str, Any], max_tags: int
+) -> StoredInstallation:
     deleted = bool(entity.get("Deleted"))
-    installation = None
+    document = None
     if not deleted:
         doc = json.loads(bytes(entity["Doc"]))
-        installation = parse_installation(doc, max_tags=max_tags)
+        document = parse_device(doc, device_id=str(entity["RowKey"]), max_tags=max_tags)
     return StoredInstallation(
         key=key,
-        installation=installation,
+        document=document,
         entity=entity,
         etag=entity.metadata["etag"],  # type: ignore[attr-defined]
         version=int(entity.get("Version", 0)),
@@ -113,7 +130,7 @@ def _stored(key: InstallationKey, entity: Mapping[str, Any], max_tags: int) -> S
 
 
 def installation_row(
-    key: InstallationKey, new: Installation, version: int, view: EncodedView
+    key: InstallationKey, new: Device, version: int, view: EncodedView
 ) -> dict[str, Any]:
     """The installations-table row of ``new``, settled (no write pending)."""
     index = index_of(new)
@@ -127,6 +144,7 @@ def installation_row(
         "Version": version,
         "Index": _json_bytes(index, "tag index"),
         "Platform": new.platform.value,
+        "Handle": handle_key(new),
         "Deleted": False,
         "Pending": False,
         "PendingDeletes": "[]",
@@ -173,13 +191,13 @@ class InstallationStore:
             entity = await table.get_entity(key.partition, key.installation_id)
         except ResourceNotFoundError:
             return None
-        return _stored(key, entity, max_tags)
+        return stored_row(key, entity, max_tags)
 
     async def save(
-        self, key: InstallationKey, expected: StoredInstallation | None, new: Installation
+        self, key: InstallationKey, expected: StoredInstallation | None, new: Device
     ) -> SaveResult:
         """Store ``new`` over ``expected`` (what :meth:`read` answered); LostRace if it moved."""
-        live = expected is not None and expected.installation is not None
+        live = expected is not None and expected.document is not None
         if live and expected and not expected.pending and expected.content_hash == new.content_hash:
             return SaveResult.UNCHANGED
         view = EncodedView.of(new)
@@ -305,12 +323,13 @@ class InstallationStore:
                 if await self.read(key, max_tags=1 << 30) is None:
                     return
                 continue
-            target: Index = latest.index if latest.installation is not None else {}
+            document = latest.document
+            target: Index = latest.index if document is not None else {}
             stale = (known | set(latest.index) | latest.pending_deletes) - set(target)
-            view = EncodedView.of(latest.installation).data if latest.installation else b""
+            view = EncodedView.of(document).data if document is not None else b""
             await self._apply(key, target, stale, view, latest.version)
             try:
-                if latest.installation is None:
+                if document is None:
                     await table.delete_entity(
                         key.partition,
                         key.installation_id,
@@ -350,128 +369,3 @@ class InstallationStore:
             key = InstallationKey(hub, int(shard), str(row["RowKey"]))
             await self._resync(key, set())
             yield key
-
-
-@dataclass(frozen=True)
-class ScanPosition:
-    """Where a listing resumes: a shard and the storage continuation within it."""
-
-    shard: int = 0
-    continuation: Mapping[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class ScanFilter:
-    platform: str | None = None
-    user_id: str | None = None
-    updated_since: datetime | None = None
-    tag: str | None = None
-
-
-async def _first_page(
-    table: TableClient,
-    query: str,
-    parameters: Mapping[str, Any],
-    top: int,
-    continuation: Mapping[str, str] | None,
-    select: list[str] | None = None,
-) -> tuple[list[Any], Mapping[str, str] | None]:
-    pages = table.query_entities(
-        query, parameters=dict(parameters), results_per_page=top, select=select
-    ).by_page(continuation_token=continuation)  # type: ignore[arg-type]
-    rows: list[Any] = []
-    async for page in pages:
-        rows = [row async for row in page]
-        break
-    token = pages.continuation_token  # type: ignore[attr-defined]
-    return rows, token
-
-
-class InstallationScanner:
-    """Pages through a hub's installations, shard by shard, with server-side filters."""
-
-    def __init__(self, tables: Tables) -> None:
-        self._tables = tables
-
-    async def page(
-        self,
-        hub: str,
-        shard_count: int,
-        position: ScanPosition,
-        filters: ScanFilter,
-        *,
-        top: int,
-        max_tags: int,
-    ) -> tuple[list[Installation], ScanPosition | None]:
-        """Up to ``top`` installations from ``position`` on, read across as many shards as
-        it takes to fill the page; and where the next page starts (None: nothing is left)."""
-        shard, continuation = position.shard, position.continuation
-        found: list[Installation] = []
-        while shard < shard_count and len(found) < top:
-            wanted = top - len(found)
-            if filters.tag is not None:
-                more, continuation = await self._tag_page(
-                    hub, shard, filters.tag, wanted, continuation, max_tags
-                )
-            else:
-                more, continuation = await self._row_page(
-                    hub, shard, filters, wanted, continuation, max_tags
-                )
-            found += more
-            if continuation is None:
-                shard += 1
-        if shard >= shard_count:
-            return found, None
-        return found, ScanPosition(shard, continuation)
-
-    async def _row_page(
-        self,
-        hub: str,
-        shard: int,
-        filters: ScanFilter,
-        top: int,
-        continuation: Mapping[str, str] | None,
-        max_tags: int,
-    ) -> tuple[list[Installation], Mapping[str, str] | None]:
-        table = await self._tables.get(INSTALLATIONS)
-        clauses = ["PartitionKey eq @pk", "Deleted eq @deleted"]
-        parameters: dict[str, Any] = {"pk": installation_partition(hub, shard), "deleted": False}
-        for column, name, value in (
-            ("Platform", "platform", filters.platform),
-            ("UserId", "user", filters.user_id),
-        ):
-            if value is not None:
-                clauses.append(f"{column} eq @{name}")
-                parameters[name] = value
-        if filters.updated_since is not None:
-            clauses.append("LastUpdate ge @since")
-            parameters["since"] = filters.updated_since
-        rows, token = await _first_page(table, " and ".join(clauses), parameters, top, continuation)
-        key = InstallationKey(hub, shard, "")
-        found = [_stored(key, row, max_tags).installation for row in rows]
-        return [i for i in found if i is not None], token
-
-    async def _tag_page(
-        self,
-        hub: str,
-        shard: int,
-        tag: str,
-        top: int,
-        continuation: Mapping[str, str] | None,
-        max_tags: int,
-    ) -> tuple[list[Installation], Mapping[str, str] | None]:
-        index = await self._tables.get(TAG_INDEX)
-        parameters = {"pk": tag_partition(hub, tag, shard)}
-        rows, token = await _first_page(
-            index, "PartitionKey eq @pk", parameters, top, continuation, select=["RowKey"]
-        )
-        store = InstallationStore(self._tables)
-        stored = await asyncio.gather(
-            *(
-                store.read(InstallationKey(hub, shard, str(r["RowKey"])), max_tags=max_tags)
-                for r in rows
-            )
-        )
-        return [
-            s.installation for s in stored if s is not None and s.installation is not None
-        ], token

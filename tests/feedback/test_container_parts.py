@@ -120,3 +120,20 @@ def test_a_record_is_one_line_of_nh_xml_with_the_handle_escaped() -> None:
     assert record.findtext(f"{NS}PnsHandle") == entry.handle
     assert record.findtext(f"{NS}NotificationSystemError") == "ExpiredChannel"
     assert record.findtext(f"{NS}FeedbackTime") == "2026-11-24T12:00:00.0000000Z"
+
+
+def test_a_registrations_record_names_its_registration_id() -> None:
+    entry = FeedbackEntry(
+        platform="apns",
+        handle="00FE",
+        installation_id="reg:123-456-1",
+        action=Action.DELETED,
+        outcome="expired_handle",
+        reason="Unregistered",
+        reported_at=NOW,
+        applied_at=NOW,
+    )
+    record = ET.fromstring(feedback_record(entry))
+    assert record.findtext(f"{NS}RegistrationId") == "123-456-1"
+    assert record.find(f"{NS}InstallationId") is None
+    assert entry.to_json()["registrationId"] == "123-456-1"

@@ -1,8 +1,9 @@
 """Fuzz Herald over HTTP from its API description, and the installations API by hand.
 
-Schemathesis drives every operation in docs/openapi.yaml (installations, sends with $batch,
-test and direct sends, scheduled sends and their cancelling, telemetry, feedback, the feedback
-container and its Blob calls, health) with valid and invalid data: never a 5xx, a 4xx is NH's
+Schemathesis drives every operation in docs/openapi.yaml (installations, registrations and
+their feeds, sends with $batch, test and direct sends, scheduled sends and their cancelling,
+telemetry, feedback, the feedback container and its Blob calls, health) with valid and
+invalid data: never a 5xx, a 4xx is NH's
 XML error (Blob Storage's for the Blob calls), every answer is one the description allows, and
 a rejected send stores no notification. Hypothesis then aims arbitrary and near-valid bodies,
 JSON Patch documents, content types and headers at one stored installation, and checks that
@@ -35,7 +36,7 @@ from support.processes import REPO, HostProcess
 from support.stack import NhCaller, create_hub
 
 SPEC = REPO / "docs" / "openapi.yaml"
-SCHEMA_EXAMPLES = max(15, FUZZ_EXAMPLES // 4)  # per operation; fourteen operations
+SCHEMA_EXAMPLES = max(15, FUZZ_EXAMPLES // 4)  # per operation; twenty-one operations
 VICTIM = "victim-1"
 SEND_OPERATIONS = frozenset({"sendNotification", "sendDirectBatch", "scheduleNotification"})
 FUZZ_SETTINGS = settings(

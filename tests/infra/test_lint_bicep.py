@@ -143,6 +143,18 @@ def test_a_rotation_adds_the_previous_key_as_a_key_vault_reference() -> None:
     assert "[flex] app: HERALD_SECRET_KEY_PREVIOUS must be a Key Vault reference" in findings
 
 
+def test_an_audience_adds_the_bearer_settings_together() -> None:
+    bearer = {"authAudience": "00000000-0000-0000-0000-000000000001"}
+    assert lint.lint_template(_parse(TEMPLATE), bearer) == []
+    broken = _mutated("    name: 'HERALD_AUTH_ISSUER'\n", "    name: 'HERALD_AUTH_ISSUERS'\n")
+    findings = lint.lint_template(_parse(broken), bearer)
+    assert (
+        "[flex] app: HERALD_AUTH_AUDIENCE and HERALD_AUTH_ISSUER are set together or not at all"
+        in findings
+    )
+    assert lint.lint_template(_parse(broken), {}) == []  # no audience, no bearer settings
+
+
 def test_the_template_creates_every_table_the_store_uses() -> None:
     created = set(_parse(TEMPLATE)["variables"]["tableNames"]["value"])
     missing = set(ALL_TABLES) - created

@@ -9,6 +9,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from registrations.wire import NS, description, entry
+
 from shared.auth.sas import format_connection_string
 from shared.hubs.model import FULL_POLICY
 from support.processes import REPO, HostProcess
@@ -43,25 +45,51 @@ async def _admin(caller: NhCaller, *arguments: str) -> dict[str, object]:
     return result
 
 
+REGISTRATIONS = {
+    "r-native": (
+        "<FcmV1RegistrationDescription {ns}><ExpirationTime>2999-01-01T00:00:00.123Z"
+        "</ExpirationTime><Tags>a,$UserId:{{bob}}</Tags><PushVariables>{{&quot;n&quot;:&quot;1"
+        "&quot;}}</PushVariables><FcmV1RegistrationId>tok</FcmV1RegistrationId>"
+        "</FcmV1RegistrationDescription>"
+    ),
+    "r-template": (
+        "<AppleTemplateRegistrationDescription {ns}><Tags>b</Tags><DeviceToken>00fe</DeviceToken>"
+        '<BodyTemplate><![CDATA[{{"aps":{{"alert":"$(m)"}}}}]]></BodyTemplate>'
+        "<Expiry>$(e)</Expiry><TemplateName>t</TemplateName><Priority>10</Priority>"
+        "<ApnsHeaders><ApnsHeader><Header>apns-push-type</Header><Value>alert</Value>"
+        "</ApnsHeader></ApnsHeaders></AppleTemplateRegistrationDescription>"
+    ),
+}
+
+
 async def test_export_then_import_twice_reproduces_the_registry(
     nh: NhCaller, app: HostProcess, azurite: str, tmp_path: Path, engine: object
 ) -> None:
+    """Installations and registrations alike."""
     async with nh.client() as http:
         for number in range(7):
             body = installation(f"x{number}", tags=[f"t{number % 3}"], userId=f"u{number}")
             assert (
                 await http.put(f"/installations/x{number}", json=body, headers=nh.headers())
             ).status_code == 200
+        for registration_id, xml in REGISTRATIONS.items():
+            answer = await http.put(
+                f"/registrations/{registration_id}",
+                content=entry(xml.format(ns=NS)),
+                headers=nh.headers(),
+            )
+            assert answer.status_code == 200, answer.text
     exported = tmp_path / "devices.jsonl"
-    assert (await _admin(nh, "export", "--out", str(exported)))["exported"] == 7
+    assert (await _admin(nh, "export", "--out", str(exported)))["exported"] == 9
 
     target = NhCaller(app.url, await create_hub(azurite, f"copy{uuid.uuid4().hex[:10]}"))
     first = await _admin(target, "import", "--input", str(exported))
-    assert (first["created"], first["unchanged"], first["failed"]) == (7, 0, 0)
+    assert (first["created"], first["unchanged"], first["failed"]) == (9, 0, 0)
     rows_once = await installation_rows(engine, target.hub.name)  # type: ignore[arg-type]
     second = await _admin(target, "import", "--input", str(exported))
-    assert (second["created"], second["updated"], second["unchanged"]) == (0, 0, 7)
+    assert (second["created"], second["updated"], second["unchanged"]) == (0, 0, 9)
     rows_twice = await installation_rows(engine, target.hub.name)  # type: ignore[arg-type]
+    assert len(rows_twice) == 9
 
     # The second import changed nothing: no version moved, no row was rewritten.
     assert {k: v["Version"] for k, v in rows_twice.items()} == {
@@ -72,3 +100,8 @@ async def test_export_then_import_twice_reproduces_the_registry(
             original = (await source.get(f"/installations/x{number}", headers=nh.headers())).json()
             copied = (await copy.get(f"/installations/x{number}", headers=target.headers())).json()
             assert without_timestamps(copied) == without_timestamps(original)
+        for registration_id in REGISTRATIONS:
+            path = f"/registrations/{registration_id}"
+            original = (await source.get(path, headers=nh.headers())).content
+            copied = (await copy.get(path, headers=target.headers())).content
+            assert description(copied) == description(original)

@@ -202,7 +202,7 @@ async def test_malformed_queue_messages_end_in_poison_without_holding_up_a_send(
             async def all_poisoned(poison: QueueClient = poison) -> bool:
                 try:
                     peeked = await poison.peek_messages(max_messages=32)
-                except ResourceNotFoundError:  # the host creates it with its first message
+                except ResourceNotFoundError:  # the host makes it with the first message
                     return False
                 return len(peeked) >= len(MALFORMED)
 

@@ -29,6 +29,7 @@ from support.processes import REPO, HostProcess, running_host
 from support.stack import app_env
 
 SCRIPT = Path(__file__).with_name("azure_sb.mjs")
+REGISTRATIONS_SCRIPT = Path(__file__).with_name("azure_sb_registrations.mjs")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,11 @@ def app(azurite: str, sims: RunningSimulators, tls: CertPaths) -> Iterator[HostP
 
 
 async def _run_azure_sb(
-    app: HostProcess, tls: CertPaths, stack: Stack, scenario: dict[str, Any]
+    app: HostProcess,
+    tls: CertPaths,
+    stack: Stack,
+    scenario: dict[str, Any],
+    script: Path = SCRIPT,
 ) -> dict[str, Any]:
     assert app.https_url is not None
     policy = stack.nh.hub.policies[FULL_POLICY]
@@ -54,7 +59,7 @@ async def _run_azure_sb(
     connection = format_connection_string(endpoint, policy.name, policy.primary_key)
     # The simulators run on this test's event loop: wait for node without blocking it.
     node = await asyncio.create_subprocess_exec(
-        "node", str(SCRIPT), connection, stack.nh.hub.name, json.dumps(scenario),
+        "node", str(script), connection, stack.nh.hub.name, json.dumps(scenario),
         cwd=REPO, stdout=PIPE, stderr=PIPE,
         env={**os.environ, "NODE_EXTRA_CA_CERTS": str(tls.ca_file)},
     )  # fmt: skip
@@ -124,3 +129,75 @@ async def test_azure_sb_manages_installations_and_sends_to_them(
     assert [(r["handle"], json.loads(r["payload"])["data"]) for r in fcm] == [
         (gcm.sim_key, {"message": "gcm vip"})
     ]
+
+
+async def test_azure_sb_manages_registrations_and_sends_reach_each_one(
+    app: HostProcess, tls: CertPaths, azurite: str, sims: RunningSimulators
+) -> None:
+    """NotificationHubService's registration calls, its apns, gcm and wns helpers and its list
+    calls; then native and template sends, counted where they land."""
+    stack = await new_stack(app, azurite, sims, "azuresbreg")
+    apple = [await stack.device("apns") for _ in range(3)]
+    gcm = [await stack.device("gcm") for _ in range(2)]
+    wns = [await stack.device("wns") for _ in range(2)]
+    scenario = {
+        "apple": [d.channel for d in apple],
+        "gcm": [d.channel for d in gcm],
+        "wns": [d.channel for d in wns],
+    }
+    results = await _run_azure_sb(app, tls, stack, scenario, REGISTRATIONS_SCRIPT)
+
+    registration_id = _ok(results, "id", 201)["result"]
+    assert registration_id.count("-") == 2
+    native = _ok(results, "apple_native", 200)["result"]
+    assert native["_"]["ContentRootElement"] == "AppleRegistrationDescription"
+    assert (native["RegistrationId"], native["DeviceToken"]) == (
+        registration_id,
+        apple[0].channel.upper(),
+    )
+    for step, root in (
+        ("apple_template", "AppleTemplateRegistrationDescription"),
+        ("gcm_native", "GcmRegistrationDescription"),
+        ("gcm_template", "GcmTemplateRegistrationDescription"),
+        ("wns_native", "WindowsRegistrationDescription"),
+        ("wns_template", "WindowsTemplateRegistrationDescription"),
+    ):
+        assert _ok(results, step, 200)["result"]["_"]["ContentRootElement"] == root, step
+    template = _ok(results, "wns_template", 200)["result"]
+    assert template["WnsHeaders"]["WnsHeader"] == {"Header": "X-WNS-Type", "Value": "wns/toast"}
+    assert _ok(results, "create_or_update", 200)["result"]["Tags"] == "sb-apple,sb-changed"
+    updated = _ok(results, "update", 200)["result"]
+    assert (updated["Tags"], updated["ETag"]) == ("sb-apple,sb-updated", "3")
+    assert results["update_stale"]["error"]["statusCode"] == 412
+
+    listed = _ok(results, "list", 200)["result"]
+    assert len(listed) == 7
+    (by_tag,) = _ok(results, "list_by_tag", 200)["result"]
+    assert by_tag["RegistrationId"] == registration_id
+    assert [r["RegistrationId"] for r in _ok(results, "list_by_token", 200)["result"]] == [
+        registration_id
+    ]
+    (by_gcm,) = _ok(results, "list_by_gcm", 200)["result"]
+    assert by_gcm["GcmRegistrationId"] == gcm[0].channel
+    (by_channel,) = _ok(results, "list_by_channel", 200)["result"]
+    assert by_channel["ChannelUri"] == wns[0].channel
+    _ok(results, "delete", 200)
+    assert results["get_deleted"]["error"]["statusCode"] == 404
+
+    async with stack.nh.client() as http:
+        for step in ("send_apple", "send_gcm", "send_wns", "send_template", "send_deleted"):
+            location = _ok(results, step, 201)["location"]
+            await stack.finished(http, urlsplit(location).path.split("/")[3])
+    received = Counter()
+    for sim in ("apns", "fcm", "wns"):
+        received.update(Counter(r["handle"] for r in await sims.control.records(sim)))
+    assert received == {
+        apple[0].sim_key: 1,
+        apple[1].sim_key: 1,
+        gcm[0].sim_key: 1,
+        gcm[1].sim_key: 1,
+        wns[0].sim_key: 1,
+        wns[1].sim_key: 1,
+    }  # each registration its own sends once; nothing to the deleted one
+    apns = {r["handle"]: json.loads(r["payload"]) for r in await sims.control.records("apns")}
+    assert apns[apple[1].sim_key] == {"aps": {"alert": "templated"}}

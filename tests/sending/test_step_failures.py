@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -117,13 +118,28 @@ def _first_page(meta: NotificationMeta) -> bytes:
     return encode(Scan(meta.hub, meta.notification_id, 0, 0, None)).encode()
 
 
-async def test_a_step_run_again_resumes_after_its_progress_and_delivers_nothing_twice(
-    seeded: tuple[Engine, Hub], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@dataclass
+class Outaged:
+    """A planned send whose steps meet an outage after two healthy slices."""
+
+    engine: Engine
+    hub: Hub
+    pool: FailingPool
+    meta: NotificationMeta
+
+
+@pytest.fixture
+async def outaged(seeded: tuple[Engine, Hub], monkeypatch: pytest.MonkeyPatch) -> Outaged:
     engine, hub = seeded
     pool = FailingPool(healthy=2)
     _use(monkeypatch, engine, pool)
-    meta = await _notification(engine, hub)
+    return Outaged(engine, hub, pool, await _notification(engine, hub))
+
+
+async def test_a_step_run_again_resumes_after_its_progress_and_delivers_nothing_twice(
+    outaged: Outaged,
+) -> None:
+    engine, hub, pool, meta = outaged.engine, outaged.hub, outaged.pool, outaged.meta
     with pytest.raises(Outage):
         await worker.handle_fanout(_first_page(meta), "message-1")
     assert sum(pool.sender.delivered.values()) == 2 * SLICE
@@ -140,12 +156,9 @@ async def test_a_step_run_again_resumes_after_its_progress_and_delivers_nothing_
 
 
 async def test_a_step_that_fails_every_attempt_is_accounted_for_and_the_walk_goes_on(
-    seeded: tuple[Engine, Hub], monkeypatch: pytest.MonkeyPatch
+    outaged: Outaged,
 ) -> None:
-    engine, hub = seeded
-    pool = FailingPool(healthy=2)
-    _use(monkeypatch, engine, pool)
-    meta = await _notification(engine, hub)
+    engine, hub, pool, meta = outaged.engine, outaged.hub, outaged.pool, outaged.meta
     for _ in range(5):  # the host's maxDequeueCount
         with pytest.raises(Outage):
             await worker.handle_fanout(_first_page(meta), "message-1")

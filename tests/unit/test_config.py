@@ -8,6 +8,7 @@ import logging
 import pytest
 from azure.identity.aio import DefaultAzureCredential
 
+from shared.auth.bearer import BearerSettings
 from shared.config import Settings, StorageSettings
 from shared.errors import ConfigurationError
 from shared.hubs.secrets import new_secret_key
@@ -112,6 +113,96 @@ def test_public_hosts_are_the_configured_ones_plus_azures_own_host_name() -> Non
         ("herald-abc.azurewebsites.net", None),
     }
     assert not settings.public_hosts.development
+
+
+def test_storage_clients_look_for_a_proxy_only_when_one_is_set() -> None:
+    storage = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    assert not StorageSettings.from_env(storage).proxy_from_env
+    for name in ("HTTPS_PROXY", "http_proxy", "ALL_PROXY"):
+        assert StorageSettings.from_env({**storage, name: "http://proxy:3128"}).proxy_from_env
+    identity = {"AzureWebJobsStorage__accountName": "a", "https_proxy": "http://p:1"}
+    assert StorageSettings.from_env(identity).proxy_from_env
+
+
+_STORAGE = {"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+_TENANT = "0f0e0d0c-1111-2222-3333-444455556666"
+
+
+def test_no_issuer_means_no_bearer_tokens() -> None:
+    assert Settings.from_env(_STORAGE).bearer is None
+
+
+def test_a_tenant_means_entra_id_s_v2_issuer_and_the_defaults() -> None:
+    bearer = Settings.from_env(
+        {**_STORAGE, "HERALD_ENTRA_TENANT_ID": _TENANT, "HERALD_AUTH_AUDIENCE": "c1, api://c1"}
+    ).bearer
+    assert bearer == BearerSettings(
+        issuers=(f"https://login.microsoftonline.com/{_TENANT}/v2.0",),
+        audiences=("c1", "api://c1"),
+    )
+    assert (bearer.roles_claim, bearer.role_prefix, bearer.jwks_uri) == ("roles", "Herald.", None)
+
+
+def test_issuers_from_tenants_and_urls_are_all_trusted_and_the_rest_is_read() -> None:
+    bearer = Settings.from_env(
+        {
+            **_STORAGE,
+            "HERALD_ENTRA_TENANT_ID": _TENANT,
+            "HERALD_AUTH_ISSUER": "https://id.example.com/, https://id.example.com/",
+            "HERALD_AUTH_AUDIENCE": "herald",
+            "HERALD_AUTH_ROLES_CLAIM": "groups",
+            "HERALD_AUTH_ROLE_PREFIX": "Push.",
+            "HERALD_AUTH_LEEWAY_SECONDS": "5",
+            "HERALD_AUTH_REFRESH_COOLDOWN_SECONDS": "0",
+            "HERALD_AUTH_CA_FILE": "/tmp/ca.pem",
+        }
+    ).bearer
+    assert bearer is not None
+    assert bearer.issuers == (
+        f"https://login.microsoftonline.com/{_TENANT}/v2.0",
+        "https://id.example.com/",
+    )
+    assert (bearer.roles_claim, bearer.role_prefix) == ("groups", "Push.")
+    assert (bearer.leeway_seconds, bearer.refresh_cooldown_seconds) == (5.0, 0.0)
+    assert bearer.ca_file == "/tmp/ca.pem"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"HERALD_ENTRA_TENANT_ID": _TENANT}, "HERALD_AUTH_AUDIENCE"),
+        ({"HERALD_AUTH_AUDIENCE": "herald"}, "HERALD_AUTH_AUDIENCE is set but no issuer"),
+        ({"HERALD_ENTRA_TENANT_ID": "a/b", "HERALD_AUTH_AUDIENCE": "x"}, "HERALD_ENTRA_TENANT_ID"),
+        ({"HERALD_AUTH_ISSUER": "http://id.example", "HERALD_AUTH_AUDIENCE": "x"}, "ISSUER"),
+        (
+            {
+                "HERALD_AUTH_ISSUER": "https://a.example,https://b.example",
+                "HERALD_AUTH_AUDIENCE": "x",
+                "HERALD_AUTH_JWKS_URI": "https://a.example/keys",
+            },
+            "one issuer only",
+        ),
+        (
+            {
+                "HERALD_AUTH_ISSUER": "https://a.example",
+                "HERALD_AUTH_AUDIENCE": "x",
+                "HERALD_AUTH_JWKS_URI": "ftp://a.example/keys",
+            },
+            "HERALD_AUTH_JWKS_URI",
+        ),
+        (
+            {
+                "HERALD_AUTH_ISSUER": "https://a.example",
+                "HERALD_AUTH_AUDIENCE": "x",
+                "HERALD_AUTH_LEEWAY_SECONDS": "-1",
+            },
+            "HERALD_AUTH_LEEWAY_SECONDS",
+        ),
+    ],
+)
+def test_a_bad_or_half_done_bearer_setting_is_named(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigurationError, match=named):
+        Settings.from_env({**_STORAGE, **env})
 
 
 def test_log_format_is_text_or_json_and_json_lines_parse() -> None:

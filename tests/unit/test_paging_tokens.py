@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shared.errors import BadRequestError
 from shared.registry.listing import decode_position, encode_position, parse_top
-from shared.store.installations import ScanPosition
+from shared.store.scan import ScanPosition
 
 
 def token_of(text: str) -> str:

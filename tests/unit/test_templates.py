@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import tracemalloc
 import xml.etree.ElementTree as ET
 from urllib.parse import unquote
 
@@ -315,3 +316,78 @@ def test_ellipsis_total_never_exceeds_n(value: str, n: int) -> None:
 
 def test_compiled_templates_are_reused() -> None:
     assert compile_template(TOAST, XML) is compile_template(TOAST, XML)
+
+
+# --- rendering within a limit ------------------------------------------------------------
+
+NAMES = ("a", "b", "c")
+_term = st.one_of(
+    st.builds("$({})".format, st.sampled_from(NAMES)),
+    st.builds("$({}, {})".format, st.sampled_from(NAMES), st.integers(0, 30)),
+    st.builds(".({}, {})".format, st.sampled_from(NAMES), st.integers(0, 30)),
+    st.builds("%({})".format, st.sampled_from(NAMES)),
+    st.builds("#({})".format, st.sampled_from(NAMES)),
+)
+_plain = st.text(alphabet="xyz &<'\"\\é", max_size=6)
+_inline = st.lists(st.one_of(_term, _plain), max_size=6).map("".join)
+_concatenation = st.lists(
+    st.one_of(_term, st.text(alphabet="xy &<é", max_size=4).map("'{}'".format)),
+    min_size=1,
+    max_size=5,
+).map(lambda pieces: "{" + " + ".join(pieces) + "}")
+_value = st.one_of(_inline, _concatenation)
+
+
+@st.composite
+def templates(draw: st.DrawFn) -> tuple[str, TemplateFormat]:
+    """A body of each format with expressions in every place they may stand."""
+    format = draw(st.sampled_from(list(TemplateFormat)))
+    values = draw(st.lists(_value, min_size=1, max_size=4))
+    if format is TemplateFormat.JSON:
+        members = [f'"k{n}": {json.dumps(v)}' for n, v in enumerate(values)]
+        return "{" + ", ".join(members) + ', "n": "#(a)"}', format
+    if format is TemplateFormat.XML:
+        attribute, *texts = values
+        body = "".join(f"<t>{xml_escape(text)}</t>" for text in texts)
+        return f'<r a="{xml_escape(attribute)}">{body}</r>', format
+    return values[0], format
+
+
+property_values = st.dictionaries(
+    st.sampled_from([*NAMES, "A", "B"]), st.one_of(awkward_text, st.from_regex(r"[0-9]{1,4}"))
+)
+
+
+@given(templates(), property_values, st.integers(min_value=-1, max_value=400))
+def test_a_render_within_a_limit_is_the_render_or_none_past_it(
+    body: tuple[str, TemplateFormat], values: dict[str, str], limit: int
+) -> None:
+    template = compile_template(*body)
+
+    whole = template.render(values)
+    within = template.render_within(values, limit)
+
+    assert within == (whole if len(whole) <= limit else None)
+
+
+def test_a_render_past_its_limit_stops_there() -> None:
+    # Rendered whole, 2,000 terms of a 100,000-character value would take 200 MB.
+    template = compile_template('{"a": "' + "$(a)" * 2000 + '"}', JSON)
+    properties = Properties({"a": "x" * 100_000})
+
+    tracemalloc.start()
+    try:
+        assert template.render_within(properties, 4096) is None
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 1_000_000
+
+
+def test_properties_over_defaults_win_whatever_the_case() -> None:
+    sent = Properties({"Name": "Bob", "msg": "hi"})
+
+    merged = sent.over({"name": "Ada", "NAME": "Eve", "extra": "x"})
+
+    assert dict(merged) == {"name": "Bob", "msg": "hi", "extra": "x"}

@@ -26,8 +26,8 @@ _POLICIES = (
     TagPolicy(allow=("topic:*", "genericMessage"), reserved=("topic:b",)),
 )
 _HUB = Hub.new("policyhub")
-_DEVICE = access.Caller(_HUB.policies[LISTEN_POLICY], user=None)
-_BACKEND = access.Caller(_HUB.policies[FULL_POLICY], user=None)
+_DEVICE = access.Caller(_HUB.policies[LISTEN_POLICY].rights)
+_BACKEND = access.Caller(_HUB.policies[FULL_POLICY].rights)
 
 _names = st.sampled_from(_NAMES)
 _tag_sets = st.frozensets(_names, max_size=3).map(lambda found: tuple(sorted(found)))
@@ -152,8 +152,8 @@ def test_an_installation_the_backend_tagged_is_the_backends(stored: Installation
 
 def test_a_users_token_lets_the_device_keep_what_the_backend_gave_that_user() -> None:
     stored = _with(user_id="bob", tags=("vip",))
-    bob = access.Caller(_HUB.policies[LISTEN_POLICY], user="bob")
-    mallory = access.Caller(_HUB.policies[LISTEN_POLICY], user="mallory")
+    bob = access.Caller(_HUB.policies[LISTEN_POLICY].rights, user="bob")
+    mallory = access.Caller(_HUB.policies[LISTEN_POLICY].rights, user="mallory")
     access.check_write(bob, _GUARDED, stored, replace(stored, push_channel="00ff"))
     with pytest.raises(ForbiddenError):
         access.check_write(bob, _GUARDED, stored, replace(stored, tags=("vip", "user:carol")))

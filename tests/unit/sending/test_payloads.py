@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import tracemalloc
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -15,7 +16,9 @@ from shared.model.installation import parse_installation
 from shared.pns.base import OutcomeKind, Platform, PushMessage, WebPushKeys
 from shared.registry.view import delivery_view
 from shared.sending.formats import SendFormat
+from shared.sending.outcomes import NhOutcome, nh_outcome
 from shared.sending.payloads import (
+    MAX_RENDERED_TEXT,
     Device,
     DeviceTemplate,
     RenderFailure,
@@ -224,7 +227,7 @@ def test_empty_expiry_render_sends_without_expiration() -> None:
             {"p": "7"},
             "1, 5 or 10",
         ),
-        (DeviceTemplate('{"aps":{"alert":"$(msg)"}}'), {"msg": "x" * 5000}, "limit 4096"),
+        (DeviceTemplate('{"aps":{"alert":"$(msg)"}}'), {"msg": "x" * 5000}, "limit of 4096 bytes"),
     ],
 )
 def test_a_bad_render_fails_only_that_template(
@@ -267,6 +270,52 @@ def test_rendered_payload_limits_per_platform(platform: Platform, limit: int) ->
     assert len(only_message(fits).payload) == limit
     assert isinstance(over[0], RenderFailure)
     assert over[0].to_outcome().kind is OutcomeKind.PAYLOAD_REJECTED
+
+
+def test_a_worst_case_template_fails_as_too_large_without_being_rendered_whole() -> None:
+    # Rendered whole: 2,000 terms of a 60,000-character property, 120 MB.
+    template = DeviceTemplate('{"aps":{"alert":"' + "$(a)" * 2000 + '"}}')
+    request = template_send(a="x" * 60_000)
+
+    tracemalloc.start()
+    try:
+        (failure,) = messages_for(request, device(Platform.APNS, ("worst", template)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert isinstance(failure, RenderFailure)
+    assert failure.reason == (
+        "Template 'worst': InvalidNotificationSize: the apple payload renders longer than its "
+        "limit of 4096 bytes (rendering stopped there)"
+    )
+    outcome = failure.to_outcome()
+    assert outcome.kind is OutcomeKind.PAYLOAD_REJECTED
+    assert nh_outcome(outcome, Platform.APNS) is NhOutcome.INVALID_NOTIFICATION_SIZE
+    assert peak < 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("template", "what"),
+    [
+        (DeviceTemplate(APNS_TEMPLATE, {"apns-collapse-id": "$(a)$(a)"}), "apns-collapse-id"),
+        (DeviceTemplate(APNS_TEMPLATE, expiry="$(a)$(a)"), "expiry"),
+    ],
+)
+def test_header_values_and_expiry_render_within_their_own_limit(
+    template: DeviceTemplate, what: str
+) -> None:
+    fits = template_send(msg="hi", a="1" * (MAX_RENDERED_TEXT // 2))
+    over = template_send(msg="hi", a="1" * (MAX_RENDERED_TEXT // 2 + 1))
+    target = device(Platform.APNS, ("t", template))
+
+    (at_limit,) = messages_for(fits, target)
+    (failure,) = messages_for(over, target)
+
+    # At the limit the value renders (an expiry that long is then no date).
+    assert not isinstance(at_limit, RenderFailure) or "renders longer" not in at_limit.reason
+    assert isinstance(failure, RenderFailure)
+    assert f"the {what} renders longer than {MAX_RENDERED_TEXT} characters" in failure.reason
 
 
 def test_voip_template_gets_the_larger_apns_limit() -> None:

@@ -1,0 +1,3 @@
+from registry.conftest import engine, nh
+
+__all__ = ["engine", "nh"]
