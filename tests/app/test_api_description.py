@@ -40,7 +40,8 @@ def _variants(template: str) -> list[str]:
 
 
 def _skeleton(path: str) -> str:
-    return _PARAMETER.sub("{}", path.replace("?}", "}"))
+    """The path with its parameters blanked, in lower case (the host's routes ignore case)."""
+    return _PARAMETER.sub("{}", path.replace("?}", "}")).lower()
 
 
 def test_every_function_route_is_described() -> None:
