@@ -214,7 +214,7 @@ class Stack:
             f"{self.options.https_port}/.",
             "",
             "Try it: register a device, send it a notification, and see it arrive.",
-            f"  TOKEN=$(.venv/bin/python -m shared.admin sas-token {hub.name} "
+            f"  TOKEN=$(.venv/bin/herald sas-token {hub.name} "
             f"--policy {FULL_POLICY} --uri {ready['url']}/)",
             f"  curl -X PUT '{ready['url']}/{hub.name}/installations/my-phone?api-version=2020-06' "
             "-H \"Authorization: $TOKEN\" -H 'Content-Type: application/json' "
