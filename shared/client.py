@@ -20,11 +20,11 @@ import httpx
 
 from shared.auth.sas import generate_sas_token, parse_connection_string
 from shared.model.registration import parse_registration
+from shared.nh_wire import CHANGE_HEADER
 from shared.registrations.atom import ENTRY_CONTENT_TYPE
 from shared.registrations.descriptions import request_entry
 
 API_VERSION = "2020-06"
-CHANGE_HEADER = "x-herald-change"  # Herald's: what a PUT did (created, updated, unchanged)
 TOKEN_SECONDS = 3600
 
 

@@ -26,6 +26,7 @@ TRACKING_ID_HEADER = "TrackingId"
 CORRELATION_ID_HEADER = "x-ms-correlation-request-id"
 API_VERSION_PARAM = "api-version"
 API_VERSION_HEADER = "x-ms-version"
+CHANGE_HEADER = "x-herald-change"  # Herald's own: what a write did (created, updated, unchanged)
 
 _MAX_TRACKING_ID_LENGTH = 128
 _TRACKING_ID = re.compile(r"[A-Za-z0-9_.:-]+")

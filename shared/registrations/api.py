@@ -39,13 +39,14 @@ from shared.model.registration import (
     registration_key,
     validate_registration_id,
 )
+from shared.nh_wire import CHANGE_HEADER
 from shared.registrations.atom import ENTRY_CONTENT_TYPE, entry_content
 from shared.registrations.descriptions import parse_description
 from shared.registrations.entries import entry_answer, resource_url
 from shared.registrations.listing import list_registrations, list_tag_registrations
 from shared.registry import access
 from shared.registry.api import caller_of
-from shared.registry.writes import CHANGE_HEADER, delete_device, write_device
+from shared.registry.writes import delete_device, write_device
 from shared.store.installations import InstallationKey, StoredInstallation
 
 MAX_BODY_BYTES = 64 * 1024

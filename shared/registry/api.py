@@ -19,9 +19,10 @@ from shared.hubs.model import Hub
 from shared.model.installation import Installation, parse_installation
 from shared.model.patch import apply_patch, parse_patch
 from shared.model.validation import validate_installation_id
+from shared.nh_wire import CHANGE_HEADER
 from shared.registry import access
 from shared.registry.listing import list_installations
-from shared.registry.writes import CHANGE_HEADER, delete_device, write_device
+from shared.registry.writes import delete_device, write_device
 from shared.request_json import parse_request_json
 from shared.store.installations import InstallationKey, StoredInstallation
 

@@ -30,7 +30,6 @@ from shared.store.installations import InstallationKey, LostRace, SaveResult, St
 WRITE_ATTEMPTS = 12
 # What a PUT or PATCH did (created, updated or unchanged): Herald's header, not NH's, by which
 # an import counts.
-CHANGE_HEADER = "x-herald-change"
 _URL_PLATFORMS = {
     InstallationPlatform.WNS: Platform.WNS,
     InstallationPlatform.BROWSER: Platform.BROWSER,

@@ -17,9 +17,11 @@ import pytest
 
 from devstack.simulated import app_settings, hub_credentials
 from emulator.pns import RunningSimulators
+from shared.model.installation import parse_installation
 from shared.pns.base import Platform
+from shared.store.seeding import seed_installations
 from support.processes import REPO, HostProcess, running_host
-from support.stack import NhCaller, app_env, create_hub
+from support.stack import NhCaller, app_env, create_hub, engine_for
 
 NS = "{http://schemas.microsoft.com/netservices/2010/10/servicebus/connect}"
 SIM_NAMES = {
@@ -155,6 +157,31 @@ async def new_stack(app: HostProcess, azurite: str, sims: RunningSimulators, pre
 @pytest.fixture
 async def stack(app: HostProcess, azurite: str, sims: RunningSimulators) -> Stack:
     return await new_stack(app, azurite, sims, "send")
+
+
+async def seed_tagged(azurite: str, stack: Stack, count: int, tag: str) -> list[str]:
+    """``count`` APNs installations carrying ``tag``, bulk-seeded; their handles."""
+    bodies = [
+        {
+            "installationId": f"{tag}-{n:04d}",
+            "platform": "apns",
+            "pushChannel": f"{n:08x}" * 8,
+            "tags": [tag],
+        }
+        for n in range(count)
+    ]
+    hub = stack.nh.hub
+    engine = engine_for(azurite)
+    try:
+        await seed_installations(
+            engine.tables,
+            hub.name,
+            hub.shard_count,
+            [parse_installation(body, max_tags=hub.max_tags) for body in bodies],
+        )
+    finally:
+        await engine.aclose()
+    return [str(body["pushChannel"]) for body in bodies]
 
 
 __all__ = ["NS", "Platform", "Stack", "outcome_counts"]

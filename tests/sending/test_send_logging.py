@@ -8,8 +8,7 @@ import asyncio
 import re
 import time
 
-from sending.conftest import Stack
-from sending.test_small_audience import _seed_tagged
+from sending.conftest import Stack, seed_tagged
 
 from shared.fanout.audience import SMALL_AUDIENCE
 from support.processes import HostProcess
@@ -75,7 +74,7 @@ async def test_a_walked_send_reports_its_completion_once(
 ) -> None:
     # More than a small audience: the send is walked in every shard, whose last steps finish
     # together; one of them reports the completion.
-    await _seed_tagged(azurite, stack, SMALL_AUDIENCE + 1, "crowd")
+    await seed_tagged(azurite, stack, SMALL_AUDIENCE + 1, "crowd")
     async with stack.nh.client() as http:
         notification = await stack.send(http, '{"aps":{"alert":"hi"}}', "apple", "crowd")
         await stack.finished(http, notification)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from sending.conftest import NS, Stack, outcome_counts
+from sending.conftest import NS, Stack, outcome_counts, seed_tagged
 
 from shared.fanout.audience import SMALL_AUDIENCE
-from shared.model.installation import parse_installation
-from shared.store.seeding import seed_installations
 from support.stack import engine_for
 
 
@@ -36,37 +34,13 @@ async def test_a_send_to_a_user_is_one_step(stack: Stack, azurite: str) -> None:
     assert await _step_keys(azurite, stack, notification) == ["a~0000"]
 
 
-async def _seed_tagged(azurite: str, stack: Stack, count: int, tag: str) -> list[str]:
-    bodies = [
-        {
-            "installationId": f"{tag}-{n:04d}",
-            "platform": "apns",
-            "pushChannel": f"{n:08x}" * 8,
-            "tags": [tag],
-        }
-        for n in range(count)
-    ]
-    hub = stack.nh.hub
-    engine = engine_for(azurite)
-    try:
-        await seed_installations(
-            engine.tables,
-            hub.name,
-            hub.shard_count,
-            [parse_installation(body, max_tags=hub.max_tags) for body in bodies],
-        )
-    finally:
-        await engine.aclose()
-    return [str(body["pushChannel"]) for body in bodies]
-
-
 @pytest.mark.parametrize(
     ("members", "walked"), [(50, False), (SMALL_AUDIENCE, False), (SMALL_AUDIENCE + 1, True)]
 )
 async def test_a_tag_is_delivered_at_once_up_to_the_small_audience(
     stack: Stack, azurite: str, members: int, walked: bool
 ) -> None:
-    handles = await _seed_tagged(azurite, stack, members, "team")
+    handles = await seed_tagged(azurite, stack, members, "team")
     async with stack.nh.client() as http:
         body = json.dumps({"aps": {"alert": "standup"}})
         notification = await stack.send(http, body, "apple", "team && !muted")
