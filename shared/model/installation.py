@@ -14,8 +14,6 @@ Secondary tiles (WNS) are validated, stored and returned, but add nothing to the
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -41,6 +39,7 @@ from shared.model.templates import (
 from shared.model.validation import (
     NEVER_EXPIRES,
     check_tag_count,
+    content_hash,
     format_datetime,
     installation_error,
     json_type,
@@ -156,11 +155,7 @@ class Installation:
     @property
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON without the timestamps: equal content, equal hash."""
-        wire = self.to_wire()
-        for key in _UNHASHED_FIELDS:
-            wire.pop(key, None)
-        canonical = json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return content_hash(self.to_wire(), unhashed=_UNHASHED_FIELDS)
 
 
 def parse_installation(

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -46,6 +44,7 @@ from shared.model.validation import (
     INSTALLATION_ERROR,
     NEVER_EXPIRES,
     check_tag_count,
+    content_hash,
     format_datetime,
     installation_error,
     is_installation_id,
@@ -220,11 +219,7 @@ class Registration:
     @property
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON without the timestamp: equal content, equal hash."""
-        wire = self.to_wire()
-        for key in _UNHASHED_FIELDS:
-            wire.pop(key, None)
-        canonical = json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return content_hash(self.to_wire(), unhashed=_UNHASHED_FIELDS)
 
 
 def parse_registration(

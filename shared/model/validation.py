@@ -7,6 +7,7 @@ escapes, whatever the input.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -184,3 +185,11 @@ def decode_json_text(text: str, field: str) -> object:
         return json.loads(text)
     except (ValueError, RecursionError) as error:
         raise installation_error(f"{field} is not valid JSON.") from error
+
+
+def content_hash(wire: dict[str, object], *, unhashed: tuple[str, ...]) -> str:
+    """SHA-256 of a document's canonical JSON without its ``unhashed`` members (timestamps):
+    equal content, equal hash, so an unchanged re-registration writes nothing."""
+    kept = {key: value for key, value in wire.items() if key not in unhashed}
+    canonical = json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
