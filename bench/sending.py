@@ -89,11 +89,13 @@ def _kind(method: str, url: str) -> str:
 
 def install_storage_counter() -> None:
     """Count every Azure SDK request this process makes, by kind, and write the counts to the
-    file named by ``HERALD_BENCH_STORAGE_COUNTS`` twice a second. Loaded into the host by the
+    file named by ``HERALD_BENCH_STORAGE_COUNTS`` (with this process's id appended, so several
+    hosts can count side by side) twice a second. Loaded into the host by the
     ``sitecustomize`` that :func:`counting_env` writes; diagnostic only."""
     from azure.core.pipeline.transport import AioHttpTransport
 
-    path = Path(os.environ[COUNTS_ENV])
+    base = Path(os.environ[COUNTS_ENV])
+    path = base.with_name(f"{base.name}.{os.getpid()}")
     counts: Counter[str] = Counter()
     original = AioHttpTransport.send
 
@@ -125,9 +127,14 @@ def counting_env(workdir: Path) -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(search), COUNTS_ENV: str(workdir / "counts.json")}
 
 
-def read_counts(host_env: Mapping[str, str]) -> Counter[str]:
-    path = Path(host_env[COUNTS_ENV])
-    return Counter(json.loads(path.read_text())) if path.exists() else Counter()
+def read_counts(host_env: Mapping[str, str], pid: int | None = None) -> Counter[str]:
+    """The requests every host started with ``host_env`` has counted so far, or one host's."""
+    base = Path(host_env[COUNTS_ENV])
+    pattern = f"{base.name}.{pid if pid is not None else '[0-9]*'}"
+    total: Counter[str] = Counter()
+    for path in base.parent.glob(pattern):
+        total.update(json.loads(path.read_text()))
+    return total
 
 
 # --- the processes ------------------------------------------------------------------------
@@ -311,22 +318,22 @@ async def _send_in_fresh_hosts(
         pids = {f"host{n}" if count > 1 else "host": h.pid for n, h in enumerate(hosts)}
         pids.update(stack.pids)
         before, cpu = read_counts(stack.env), {k: cpu_seconds(pid) for k, pid in pids.items()}
-        steps_before = [_walk_steps(host) for host in hosts]
+        steps_before = [_steps(stack, host) for host in hosts]
         window = time.monotonic()
         started, last = await _tag_send(hosts[0], hub, stack.control, devices)
         await asyncio.sleep(3)  # the last steps' rows are written after their deliveries
         requests = read_counts(stack.env) - before
         cpu = {k: cpu_seconds(pid) - cpu[k] for k, pid in pids.items()}
         window = time.monotonic() - window
-        steps = [_walk_steps(host) - b for host, b in zip(hosts, steps_before, strict=True)]
+        steps = [_steps(stack, host) - b for host, b in zip(hosts, steps_before, strict=True)]
         rss = max(_peak_rss_mib(host.pid) for host in hosts)
     seconds = last - started
     return SendFigures(devices / seconds, seconds, requests, cpu, window, rss), steps
 
 
-def _walk_steps(host: HostProcess) -> int:
-    """fanout_worker invocations the host has run so far (a plan, or one page of a shard)."""
-    return host.log().count("Executed 'fanout_worker'")
+def _steps(stack: Stack, host: HostProcess) -> int:
+    """Queue messages the host has settled so far: the steps of sends it ran."""
+    return read_counts(stack.env, host.pid)["queue delete"]
 
 
 @dataclass(frozen=True)
@@ -450,7 +457,7 @@ def _report_hosts(
     per_thousand = 1000 / args.devices
     total = sum(steps) or 1
     shares = ", ".join(f"host{n} {count / total:.0%}" for n, count in enumerate(steps))
-    print(f"\nThe same send through 2 hosts sharing the queues ({total} fanout steps: {shares}):")
+    print(f"\nThe same send through 2 hosts sharing the queues ({total} steps run: {shares}):")
     for name, figures in (("1 host ", one), ("2 hosts", two)):
         cpu = sum(figures.cpu.values()) * 1000 * per_thousand
         host_cpu = sum(v for k, v in figures.cpu.items() if k.startswith("host"))
