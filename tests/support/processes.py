@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,3 +101,4 @@ def running_host(app_dir: Path, env: Mapping[str, str], **options: object) -> It
         yield host
     finally:
         host.stop()
+        shutil.rmtree(host.log_path.parent, ignore_errors=True)  # its log and ready file
