@@ -28,8 +28,6 @@ from shared.registry import access
 from shared.store.installations import InstallationKey, LostRace, SaveResult, StoredInstallation
 
 WRITE_ATTEMPTS = 12
-# What a PUT or PATCH did (created, updated or unchanged): Herald's header, not NH's, by which
-# an import counts.
 _URL_PLATFORMS = {
     InstallationPlatform.WNS: Platform.WNS,
     InstallationPlatform.BROWSER: Platform.BROWSER,
