@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +59,9 @@ class StepRun:
     retry_attempt: int  # the attempt number the retry batches this step spawns get
     result: StepResult = field(default_factory=StepResult)
     after: str | None = None  # skip targets keyed up to this
+    # Names this run's retry batches apart from an earlier run's: that run may have queued a
+    # slice's retries without recording the slice, which this run then sends again.
+    retry_parent: str = ""
     _tail: Delivery | None = None  # the last slice, whose writes wait for finish()
     _dead: int = 0  # dead handles this attempt reported
 
@@ -72,9 +76,11 @@ class StepRun:
         *,
         retry_attempt: int,
     ) -> StepRun:
-        run = cls(engine, meta, key, message_id, retry_attempt)
-        if earlier is not None and earlier.progress is not None:
-            run.result, run.after = earlier.result, earlier.progress
+        run = cls(engine, meta, key, message_id, retry_attempt, retry_parent=key)
+        if earlier is not None:
+            run.retry_parent = f"{key}~{uuid.uuid4().hex[:8]}"
+            if earlier.progress is not None:
+                run.result, run.after = earlier.result, earlier.progress
         return run
 
     def pending(self, keyed: Sequence[Keyed]) -> list[Keyed]:
@@ -165,7 +171,7 @@ class StepRun:
         self.result.retries += await schedule_retries(
             self.engine,
             self.meta,
-            self.key,
+            self.retry_parent or self.key,
             self.retry_attempt,
             delivery.retry,
             first_number=self.result.retries,

@@ -7,13 +7,16 @@ service, so a failure can be put exactly where a storage outage would strike."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from azure.storage.queue import QueueMessage
 
 from shared.engine import Engine
 from shared.fanout import poison, worker
@@ -44,10 +47,18 @@ class RecordingSender:
 
     def __init__(self) -> None:
         self.delivered: Counter[str] = Counter()
+        self.throttled: set[str] = set()  # handles answered 429 (once each)
 
     async def send(self, messages: Sequence[PushMessage]) -> list[Outcome]:
-        self.delivered.update(m.handle for m in messages)
-        return [Outcome(OutcomeKind.DELIVERED, m.handle, 200, "") for m in messages]
+        outcomes = []
+        for m in messages:
+            if m.handle in self.throttled:
+                self.throttled.discard(m.handle)
+                outcomes.append(Outcome(OutcomeKind.THROTTLED, m.handle, 429, "", retry_after=0))
+            else:
+                self.delivered[m.handle] += 1
+                outcomes.append(Outcome(OutcomeKind.DELIVERED, m.handle, 200, ""))
+        return outcomes
 
     async def aclose(self) -> None:
         pass
@@ -203,3 +214,45 @@ async def test_a_poisoned_plan_abandons_the_notification(
     rows = await engine.notifications.read_all(hub.name, meta.notification_id)
     assert build_report(rows, "loc", now).state.value == "Abandoned"
     assert await worker.handle_fanout(plan, "late-copy") == []  # abandoned: it stays so
+
+
+async def test_a_rerun_that_sends_a_slice_again_queues_its_retries_apart(
+    outaged: Outaged, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run queued slice 0's retries, then failed to record the slice; the second
+    sends it again, and its retries must not collide with the first run's."""
+    engine, hub, pool, meta = outaged.engine, outaged.hub, outaged.pool, outaged.meta
+    pool.healthy = None
+    throttled = f"{3:064x}"
+    pool.sender.throttled = {throttled}
+    record = engine.notifications.record_progress
+    failed = False
+
+    async def record_once_failing(*args: object, **kwargs: object) -> None:
+        nonlocal failed
+        if not failed:
+            failed = True
+            raise Outage("the progress write timed out")
+        await record(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.notifications, "record_progress", record_once_failing)
+    queue = engine.queue("deliveries")
+    await queue.create_queue()  # the host makes it when it listens; no host runs here
+    with pytest.raises(Outage):
+        await worker.handle_fanout(_first_page(meta), "message-1")
+    pool.sender.throttled = {throttled}  # the slice is sent again and throttled again
+    (second_page,) = await worker.handle_fanout(_first_page(meta), "message-1")
+    await worker.handle_fanout(second_page.encode(), "message-2")
+    retries: list[QueueMessage] = []
+    deadline = time.monotonic() + 30
+    while len(retries) < 2 and time.monotonic() < deadline:  # queued with a 1 s backoff
+        retries += [m async for m in queue.receive_messages(max_messages=32)]
+        await asyncio.sleep(0.2)
+    keys = {json.loads(m.content)["key"] for m in retries}
+    assert len(retries) == 2
+    assert len(keys) == 2, keys
+    for message in retries:
+        await worker.handle_retry(message.content.encode(), message.id)
+    assert pool.sender.delivered[throttled] == 2  # at least once: once per run's retry
+    rows = await engine.notifications.read_all(hub.name, meta.notification_id)
+    assert build_report(rows, "loc", datetime.now(UTC)).state.value == "Completed"
