@@ -62,6 +62,7 @@ class StepRun:
     # Names this run's retry batches apart from an earlier run's: that run may have queued a
     # slice's retries without recording the slice, which this run then sends again.
     retry_parent: str = ""
+    sole_step: bool = False  # the send's only step (a small audience): its result is the send's
     _tail: Delivery | None = None  # the last slice, whose writes wait for finish()
     _dead: int = 0  # dead handles this attempt reported
 
@@ -75,8 +76,11 @@ class StepRun:
         earlier: StepRow | None,
         *,
         retry_attempt: int,
+        sole_step: bool = False,
     ) -> StepRun:
-        run = cls(engine, meta, key, message_id, retry_attempt, retry_parent=key)
+        run = cls(
+            engine, meta, key, message_id, retry_attempt, retry_parent=key, sole_step=sole_step
+        )
         if earlier is not None:
             run.retry_parent = f"{key}~{uuid.uuid4().hex[:8]}"
             if earlier.progress is not None:
@@ -126,7 +130,7 @@ class StepRun:
         )
         step_failures(self.meta, self.key, self.result, self._dead)
         try:
-            await log_if_completed(self.engine, self.meta, self.result)
+            await log_if_completed(self.engine, self.meta, self.result, sole_step=self.sole_step)
         except Exception:  # a log line is not worth the step: it is done
             log.debug("Could not tell whether send %s completed", self.key, exc_info=True)
         return self.result

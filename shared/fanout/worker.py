@@ -154,7 +154,9 @@ async def _deliver_inline(
     earlier = await store.claim_step(meta.hub, meta.notification_id, INLINE_KEY, message_id)
     if earlier is not None and (earlier.done or earlier.message_id != message_id):
         return
-    run = StepRun.resume(engine, meta, INLINE_KEY, message_id, earlier, retry_attempt=1)
+    run = StepRun.resume(
+        engine, meta, INLINE_KEY, message_id, earlier, retry_attempt=1, sole_step=True
+    )
     async with engine.page_slots:
         keyed = [(walk_key(target), target) for target in targets]
         await run.deliver(hub, request, keyed, last_attempt=False)

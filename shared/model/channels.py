@@ -67,6 +67,11 @@ class BrowserPushChannel:
 PushChannel = str | BrowserPushChannel
 
 
+def channel_handle(channel: PushChannel) -> str:
+    """The handle a sender addresses: the channel, or a browser channel's endpoint."""
+    return channel.endpoint if isinstance(channel, BrowserPushChannel) else channel
+
+
 def parse_platform(value: object) -> InstallationPlatform:
     text = require_str(value, "platform")
     try:

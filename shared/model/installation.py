@@ -19,9 +19,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.model.channels import (
-    BrowserPushChannel,
     InstallationPlatform,
     PushChannel,
+    channel_handle,
     channel_to_wire,
     parse_platform,
     parse_push_channel,
@@ -83,9 +83,7 @@ class Installation:
 
     @property
     def handle(self) -> str:
-        """The device handle a sender addresses (a browser channel's endpoint)."""
-        channel = self.push_channel
-        return channel.endpoint if isinstance(channel, BrowserPushChannel) else channel
+        return channel_handle(self.push_channel)
 
     @property
     def channel_urls(self) -> tuple[str, ...]:

@@ -24,9 +24,9 @@ from datetime import datetime
 
 from shared.errors import BadRequestError
 from shared.model.channels import (
-    BrowserPushChannel,
     InstallationPlatform,
     PushChannel,
+    channel_handle,
     channel_to_wire,
     parse_platform,
     parse_push_channel,
@@ -170,8 +170,7 @@ class Registration:
 
     @property
     def handle(self) -> str:
-        channel = self.push_channel
-        return channel.endpoint if isinstance(channel, BrowserPushChannel) else channel
+        return channel_handle(self.push_channel)
 
     @property
     def channel_urls(self) -> tuple[str, ...]:

@@ -4,18 +4,16 @@ what storage holds, refusals, and the registrations installations imply."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
 from registry.storage_view import index_rows, installation_rows
-from registry.test_access import ISSUER_SECRET, user_token
 
-from shared.auth.user_token import USER_TOKEN_HEADER, UserTokenAlgorithm, UserTokenIssuer
+from shared.auth.user_token import USER_TOKEN_HEADER
 from shared.engine import Engine
-from shared.hubs.model import TagPolicy
 from shared.model.registration import implied_registration_id
-from support.stack import NhCaller, installation, replace_hub
+from support.guarded import guard, user_token
+from support.stack import NhCaller, installation
 
 from .wire import NS, apple, description, entry, fcm
 
@@ -202,19 +200,7 @@ async def test_an_installation_implies_read_only_registrations(nh: NhCaller) -> 
 
 @pytest.fixture
 async def guarded(nh: NhCaller, azurite: str) -> NhCaller:
-    """The test hub with an issuer and a tag policy that reserves ``user:``."""
-    hub = replace(
-        nh.hub,
-        tag_policy=TagPolicy(allow=("*",), reserved=("user:",)),
-        user_token_issuer=UserTokenIssuer(
-            issuer="https://id.example",
-            audience="herald",
-            algorithm=UserTokenAlgorithm.HS256,
-            key=ISSUER_SECRET,
-        ),
-    )
-    await replace_hub(azurite, hub)
-    return NhCaller(nh.base_url, hub)
+    return await guard(nh, azurite)
 
 
 async def test_a_listen_key_manages_its_registrations_under_the_tag_policy(

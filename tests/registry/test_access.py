@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import replace
-
-import jwt
 import pytest
 
-from shared.auth.user_token import USER_TOKEN_HEADER, UserTokenAlgorithm, UserTokenIssuer
-from shared.hubs.model import TagPolicy
-from support.stack import NhCaller, installation, replace_hub
-
-ISSUER_SECRET = "issuer-secret-" + "x" * 32
-
-
-def user_token(subject: str, *, secret: str = ISSUER_SECRET) -> str:
-    claims = {
-        "iss": "https://id.example",
-        "aud": "herald",
-        "sub": subject,
-        "exp": int(time.time()) + 300,
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
+from shared.auth.user_token import USER_TOKEN_HEADER
+from support.guarded import guard, user_token
+from support.stack import NhCaller, installation
 
 
 @pytest.fixture
 async def guarded(nh: NhCaller, azurite: str) -> NhCaller:
-    """The test hub with an issuer and a tag policy that reserves ``user:``."""
-    hub = replace(
-        nh.hub,
-        tag_policy=TagPolicy(allow=("*",), reserved=("user:",)),
-        user_token_issuer=UserTokenIssuer(
-            issuer="https://id.example",
-            audience="herald",
-            algorithm=UserTokenAlgorithm.HS256,
-            key=ISSUER_SECRET,
-        ),
-    )
-    await replace_hub(azurite, hub)
-    return NhCaller(nh.base_url, hub)
+    return await guard(nh, azurite)
 
 
 async def test_listen_key_cannot_claim_a_user_without_that_users_token(guarded: NhCaller) -> None:
