@@ -14,17 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables.aio import TableClient
 
 from shared.errors import StorageUnavailableError
 from shared.store.keys import installation_partition, tag_partition, tag_partitions_range
+from shared.store.rows import Row, TableRows, with_parameters
 from shared.store.tables import INSTALLATIONS, TAG_INDEX, Tables
 
 PAGE_SIZE = 1000
 _MAX_EMPTY_PAGES = 20  # the service may answer an empty page with a continuation; follow it
-# Rows without OData type annotations: the SDK then leaves a binary View as its base64 text,
-# and turning a 1,000-row page into entities costs about 30 % less CPU (docs/performance.md).
-_NO_METADATA = {"Accept": "application/json;odata=nometadata"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ def _entry(row: Mapping[str, Any], scopes: tuple[str, ...] | None = None) -> Ind
 
 
 async def key_page(
-    table: TableClient,
+    table: TableRows,
     partition: str,
     after: str | None,
     top: int,
@@ -61,7 +58,7 @@ async def key_page(
     where: str = "",
     parameters: Mapping[str, Any] | None = None,
     metadata: bool = False,
-) -> tuple[Sequence[Mapping[str, Any]], bool]:
+) -> tuple[Sequence[Row], bool]:
     """Up to ``top`` rows of ``partition`` after the key ``after``, in key order, that also
     satisfy ``where`` (with its ``parameters``); and whether no rows follow. Without
     ``metadata`` binary properties come as base64 text and rows carry no ETag."""
@@ -70,22 +67,17 @@ async def key_page(
     if after is not None:
         query += " and RowKey gt @after"
         arguments["after"] = after
-    if where:  # the SDK finds @names between spaces: keep them clear of parentheses
-        query += f" and ( {where} )"
-    options: dict[str, Any] = {} if metadata else {"headers": _NO_METADATA}
-    pages = table.query_entities(
-        query, parameters=arguments, results_per_page=top, select=select, **options
-    ).by_page()
-    empty = 0
-    async for page in pages:
-        rows = [row async for row in page]
-        token = pages.continuation_token  # type: ignore[attr-defined]
-        if rows or token is None:
-            return rows, token is None
-        empty += 1
-        if empty > _MAX_EMPTY_PAGES:
-            raise StorageUnavailableError(f"{partition}: storage keeps answering empty pages")
-    return [], True
+    if where:
+        query += f" and ({where})"
+    query = with_parameters(query, arguments)
+    resume = None
+    for _ in range(_MAX_EMPTY_PAGES + 1):
+        rows, resume = await table.page(
+            query, top=top, select=select, metadata=metadata, resume=resume
+        )
+        if rows or resume is None:
+            return rows, resume is None
+    raise StorageUnavailableError(f"{partition}: storage keeps answering empty pages")
 
 
 def _last_key(rows: Sequence[Mapping[str, Any]]) -> str | None:
@@ -99,7 +91,7 @@ class IndexReader:
     async def tag_page(
         self, hub: str, tag: str, shard: int, after: str | None, top: int = PAGE_SIZE
     ) -> Page:
-        table = await self._tables.get(TAG_INDEX)
+        table = await self._tables.rows(TAG_INDEX)
         rows, exhausted = await key_page(
             table, tag_partition(hub, tag, shard), after, top, ["RowKey", "View", "Scopes"]
         )
@@ -108,30 +100,30 @@ class IndexReader:
     async def tag_everywhere(self, hub: str, tag: str, limit: int) -> Page | None:
         """Every index row of ``tag`` across all shards, in installation-id order, from one
         range query over its partitions; None when there are more than ``limit``."""
-        table = await self._tables.get(TAG_INDEX)
+        table = await self._tables.rows(TAG_INDEX)
         low, high = tag_partitions_range(hub, tag)
-        pages = table.query_entities(
-            "PartitionKey ge @low and PartitionKey lt @high",
-            parameters={"low": low, "high": high},
-            results_per_page=limit + 1,
-            select=["RowKey", "View", "Scopes"],
-            headers=_NO_METADATA,
-        ).by_page()
-        rows: list[Mapping[str, Any]] = []
-        read = 0
-        async for page in pages:
-            rows += [row async for row in page]
-            read += 1
-            if len(rows) > limit or read > _MAX_EMPTY_PAGES:
-                return None  # not small; or the service splits the range too finely to tell
-        entries = sorted((_entry(row) for row in rows), key=lambda entry: entry.installation_id)
-        return Page(entries, True, entries[-1].installation_id if entries else None)
+        query = with_parameters(
+            "PartitionKey ge @low and PartitionKey lt @high", {"low": low, "high": high}
+        )
+        rows: list[Row] = []
+        resume: tuple[str, str] | None = None
+        for _ in range(_MAX_EMPTY_PAGES + 1):
+            page, resume = await table.page(
+                query, top=limit + 1, select=["RowKey", "View", "Scopes"], resume=resume
+            )
+            rows += page
+            if len(rows) > limit:
+                return None
+            if resume is None:
+                entries = sorted((_entry(row) for row in rows), key=lambda e: e.installation_id)
+                return Page(entries, True, entries[-1].installation_id if entries else None)
+        return None  # the service splits the range too finely to tell: not small
 
     async def installation_page(
         self, hub: str, shard: int, after: str | None, top: int = PAGE_SIZE
     ) -> Page:
         """All live installations of a shard: the stream for sends that need every device."""
-        table = await self._tables.get(INSTALLATIONS)
+        table = await self._tables.rows(INSTALLATIONS)
         rows, exhausted = await key_page(
             table, installation_partition(hub, shard), after, top, ["RowKey", "View", "Deleted"]
         )
@@ -144,9 +136,9 @@ class IndexReader:
 
     async def installation_entry(self, hub: str, shard: int, installation_id: str) -> Page:
         """One installation as a one-row stream (``$InstallationId:{id}`` has no index rows)."""
-        table = await self._tables.get(INSTALLATIONS)
+        table = await self._tables.rows(INSTALLATIONS)
         try:
-            row = await table.get_entity(
+            row = await table.get(
                 installation_partition(hub, shard), installation_id, select=["View", "Deleted"]
             )
         except ResourceNotFoundError:

@@ -23,14 +23,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from azure.core import MatchConditions
 from azure.core.exceptions import (
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import UpdateMode
-from azure.data.tables.aio import TableClient
 
 from shared.errors import PayloadTooLargeError
 from shared.model.device import Device, handle_key, parse_device
@@ -38,6 +35,7 @@ from shared.model.installation import Installation
 from shared.model.registration import Registration
 from shared.registry.view import EncodedView, Index, index_of
 from shared.store.keys import installation_partition, shard_of, tag_partition
+from shared.store.rows import Row, TableRows
 from shared.store.tables import INSTALLATIONS, TAG_INDEX, Tables
 
 MAX_PROPERTY_BYTES = 64 * 1024
@@ -107,9 +105,7 @@ def _json_bytes(value: object, what: str) -> bytes:
     return data
 
 
-def stored_row(
-    key: InstallationKey, entity: Mapping[str, Any], max_tags: int
-) -> StoredInstallation:
+def stored_row(key: InstallationKey, entity: Row, max_tags: int) -> StoredInstallation:
     deleted = bool(entity.get("Deleted"))
     document = None
     if not deleted:
@@ -119,7 +115,7 @@ def stored_row(
         key=key,
         document=document,
         entity=entity,
-        etag=entity.metadata["etag"],  # type: ignore[attr-defined]
+        etag=entity.etag,
         version=int(entity.get("Version", 0)),
         content_hash=str(entity.get("Hash", "")),
         view_digest=str(entity.get("ViewDigest", "")),
@@ -182,16 +178,16 @@ class InstallationStore:
         self._step = step or (lambda _: None)
         self._writes = asyncio.Semaphore(parallel_writes)
 
-    async def _installations(self) -> TableClient:
-        return await self._tables.get(INSTALLATIONS)
+    async def _installations(self) -> TableRows:
+        return await self._tables.rows(INSTALLATIONS)
 
     async def read(self, key: InstallationKey, *, max_tags: int) -> StoredInstallation | None:
         table = await self._installations()
         try:
-            entity = await table.get_entity(key.partition, key.installation_id)
+            row = await table.get(key.partition, key.installation_id)
         except ResourceNotFoundError:
             return None
-        return stored_row(key, entity, max_tags)
+        return stored_row(key, row, max_tags)
 
     async def save(
         self, key: InstallationKey, expected: StoredInstallation | None, new: Device
@@ -242,12 +238,7 @@ class InstallationStore:
             etag = expected.etag
         self._step("settle")
         try:
-            await table.delete_entity(
-                key.partition,
-                key.installation_id,
-                etag=etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
+            await table.delete(key.partition, key.installation_id, etag)
         except ResourceModifiedError:
             if not deletes:
                 raise LostRace from None
@@ -257,17 +248,10 @@ class InstallationStore:
         table = await self._installations()
         try:
             if expected is None:
-                metadata = await table.create_entity(row)
-            else:
-                metadata = await table.update_entity(
-                    row,
-                    mode=UpdateMode.REPLACE,
-                    etag=expected.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
+                return await table.insert(row)
+            return await table.replace(row, expected.etag)
         except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError) as lost:
             raise LostRace from lost
-        return str(metadata["etag"])
 
     async def _apply(
         self,
@@ -277,21 +261,17 @@ class InstallationStore:
         view: bytes,
         version: int,
     ) -> None:
-        index = await self._tables.get(TAG_INDEX)
+        index = await self._tables.rows(TAG_INDEX)
 
         async def upsert(tag: str, scopes: tuple[str, ...]) -> None:
             async with self._writes:
                 self._step(f"index:{tag}")
-                await index.upsert_entity(
-                    index_row(key, tag, scopes, view, version), mode=UpdateMode.REPLACE
-                )
+                await index.upsert(index_row(key, tag, scopes, view, version))
 
         async def delete(tag: str) -> None:
             async with self._writes:
                 self._step(f"index:{tag}")
-                await index.delete_entity(
-                    tag_partition(key.hub, tag, key.shard), key.installation_id
-                )
+                await index.delete(tag_partition(key.hub, tag, key.shard), key.installation_id)
 
         await asyncio.gather(
             *(upsert(t, s) for t, s in upserts.items()), *(delete(t) for t in deletes)
@@ -303,12 +283,7 @@ class InstallationStore:
         table = await self._installations()
         self._step("settle")
         try:
-            await table.update_entity(
-                settled,
-                mode=UpdateMode.REPLACE,
-                etag=etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
+            await table.replace(settled, etag)
         except (ResourceModifiedError, ResourceNotFoundError):
             await self._resync(key, known)
 
@@ -330,21 +305,11 @@ class InstallationStore:
             await self._apply(key, target, stale, view, latest.version)
             try:
                 if document is None:
-                    await table.delete_entity(
-                        key.partition,
-                        key.installation_id,
-                        etag=latest.etag,
-                        match_condition=MatchConditions.IfNotModified,
-                    )
+                    await table.delete(key.partition, key.installation_id, latest.etag)
                 else:
                     settled = dict(latest.entity, Pending=False, PendingDeletes="[]")
                     settled.pop("PendingSince", None)
-                    await table.update_entity(
-                        settled,
-                        mode=UpdateMode.REPLACE,
-                        etag=latest.etag,
-                        match_condition=MatchConditions.IfNotModified,
-                    )
+                    await table.replace(settled, latest.etag)
                 return
             except (ResourceModifiedError, ResourceNotFoundError):
                 known |= stale
@@ -355,7 +320,7 @@ class InstallationStore:
     ) -> AsyncIterator[InstallationKey]:
         """Finish writes whose writer died: rows still Pending after ``older_than``, except
         those of ``skip_hubs`` (deleted hubs, whose rows are being purged)."""
-        table = await self._installations()
+        table = await self._tables.get(INSTALLATIONS)
         cutoff = datetime.now(UTC) - older_than
         rows = table.query_entities(
             "PendingSince le @cutoff",

@@ -203,14 +203,14 @@ class NotificationStore:
         self, hub: str, notification_id: str, key: str, message_id: str
     ) -> StepRow | None:
         """Claim ``key`` for ``message_id``; the row if it was already claimed (or done)."""
-        table = await self._tables.get(NOTIFICATIONS)
+        table = await self._tables.rows(NOTIFICATIONS)
         partition = _partition(hub, notification_id)
         try:
-            await table.create_entity(
+            await table.insert(
                 {"PartitionKey": partition, "RowKey": key, "MessageId": message_id, "Done": False}
             )
         except ResourceExistsError:
-            return _step_row(await table.get_entity(partition, key))
+            return _step_row(await table.get(partition, key))
         return None
 
     async def record_progress(
@@ -258,8 +258,8 @@ class NotificationStore:
         }
 
     async def _write(self, entity: dict[str, Any]) -> None:
-        table = await self._tables.get(NOTIFICATIONS)
-        await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        table = await self._tables.rows(NOTIFICATIONS)
+        await table.upsert(entity)
 
     async def claim_completion(self, hub: str, notification_id: str) -> bool:
         """True for the one caller that first claims the send's completion (to report it)."""

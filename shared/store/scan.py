@@ -24,6 +24,7 @@ from shared.store.installations import (
     stored_row,
 )
 from shared.store.keys import installation_partition, tag_partition
+from shared.store.rows import Row
 from shared.store.tables import INSTALLATIONS, TAG_INDEX, Tables
 
 
@@ -50,13 +51,13 @@ async def _first_page(
     top: int,
     continuation: Mapping[str, str] | None,
     select: list[str] | None = None,
-) -> tuple[list[Any], Mapping[str, str] | None]:
+) -> tuple[list[Row], Mapping[str, str] | None]:
     pages = table.query_entities(
         query, parameters=dict(parameters), results_per_page=top, select=select
     ).by_page(continuation_token=continuation)  # type: ignore[arg-type]
-    rows: list[Any] = []
+    rows: list[Row] = []
     async for page in pages:
-        rows = [row async for row in page]
+        rows = [Row(row, str(row.metadata["etag"])) async for row in page]
         break
     token = pages.continuation_token  # type: ignore[attr-defined]
     return rows, token
@@ -171,7 +172,7 @@ async def device_page(
         if names:
             clauses.append(" or ".join(f"{column} eq @{name}" for name in names))
             parameters.update(zip(names, values, strict=True))
-    table = await tables.get(INSTALLATIONS)
+    table = await tables.rows(INSTALLATIONS)
     rows, exhausted = await key_page(
         table,
         installation_partition(hub, shard),

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from azure.data.tables import TableTransactionError
 from azure.data.tables.aio import TableClient, TableServiceClient
 
+from shared.store.rows import TableRows
+
 HUBS = "hubs"
 INSTALLATIONS = "installations"
 TAG_INDEX = "tagindex"
@@ -27,6 +29,7 @@ class Tables:
     def __init__(self, service: TableServiceClient) -> None:
         self._service = service
         self._clients: dict[str, TableClient] = {}
+        self._rows: dict[str, TableRows] = {}
 
     async def get(self, name: str) -> TableClient:
         client = self._clients.get(name)
@@ -34,6 +37,13 @@ class Tables:
             await self._service.create_table_if_not_exists(name)
             client = self._clients[name] = self._service.get_table_client(name)
         return client
+
+    async def rows(self, name: str) -> TableRows:
+        """The table's rows as plain REST requests, for the hot paths (shared.store.rows)."""
+        rows = self._rows.get(name)
+        if rows is None:
+            rows = self._rows[name] = TableRows(await self.get(name))
+        return rows
 
 
 async def delete_rows(table: TableClient, keys: Iterable[tuple[str, str]]) -> None:
