@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 
+from azure.core.pipeline import AsyncPipeline
+from azure.core.pipeline.transport import AsyncHttpResponse, HttpRequest
 from azure.data.tables import TableTransactionError
 from azure.data.tables.aio import TableClient, TableServiceClient
 
-from shared.store.rows import TableRows
+from shared.store.rows import TableRows, lean_pipeline
 
 HUBS = "hubs"
 INSTALLATIONS = "installations"
@@ -30,6 +32,7 @@ class Tables:
         self._service = service
         self._clients: dict[str, TableClient] = {}
         self._rows: dict[str, TableRows] = {}
+        self._pipeline: AsyncPipeline[HttpRequest, AsyncHttpResponse] | None = None
 
     async def get(self, name: str) -> TableClient:
         client = self._clients.get(name)
@@ -42,7 +45,9 @@ class Tables:
         """The table's rows as plain REST requests, for the hot paths (shared.store.rows)."""
         rows = self._rows.get(name)
         if rows is None:
-            rows = self._rows[name] = TableRows(await self.get(name))
+            if self._pipeline is None:
+                self._pipeline = lean_pipeline(self._service)
+            rows = self._rows[name] = TableRows(self._pipeline, await self.get(name))
         return rows
 
 
