@@ -39,6 +39,7 @@ class Reason(StrEnum):
     NOT_ADDRESSED = "notAddressed"  # a direct send to other handles
     DROPPED_AFTER_TTL = "droppedAfterTtl"  # targeted, but the send's time to live ran out
     ABANDONED = "abandoned"  # targeted, but the step delivering it failed every attempt
+    CANCELLED = "cancelled"  # a scheduled send, cancelled before it was due
     FAILED = "failed"  # targeted; its push service refused it (see the outcome)
 
 
@@ -168,6 +169,8 @@ def trace(installation: Installation, facts: SendFacts) -> Trace:
         verdict, reasons_now = Verdict.DROPPED, dropped
     elif failures:
         verdict, reasons_now = Verdict.FAILED, (Reason.FAILED,)
+    elif facts.state is NotificationState.CANCELLED:
+        verdict, reasons_now = Verdict.DROPPED, (Reason.CANCELLED,)
     elif facts.state is NotificationState.ABANDONED:
         verdict, reasons_now = Verdict.DROPPED, (Reason.DROPPED_AFTER_TTL,)
     elif facts.state not in _FINISHED:

@@ -4,6 +4,8 @@ hub's list of recent notifications; refused in NH's XML error format when wrong.
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from sending.conftest import Stack
 
@@ -95,3 +97,34 @@ async def test_a_listen_key_reports_only_for_an_installation_it_may_act_for(stac
     assert as_device.text.startswith("<Error>")
     assert as_backend.status_code == 204
     assert details["events"] == {"opened": 1}
+
+
+async def test_an_app_reads_the_id_from_its_template_and_reports_the_open(stack: Stack) -> None:
+    """The README's flow: the template names ``$(heraldNotificationId)``, the device receives
+    the id in its payload, and the app reports with it."""
+    template = {"body": '{"aps":{"alert":"$(msg)"},"notificationId":"$(heraldNotificationId)"}'}
+    async with stack.nh.client() as http:
+        phone = await stack.device("apns")
+        await stack.register(http, phone, tags=["sale"], templates={"main": template})
+        sent = await stack.send(http, json.dumps({"msg": "Sale"}), "template", "sale")
+        await finished_json(stack, http, sent)
+        [record] = await stack.sims.control.records("apns", phone.sim_key)
+        payload = json.loads(record["payload"])
+        body = {"installationId": phone.installation_id, "kind": "opened"}
+        answer = await _report(stack, http, payload["notificationId"], body)
+        details = await finished_json(stack, http, sent)
+    assert payload == {"aps": {"alert": "Sale"}, "notificationId": sent}
+    assert answer.status_code == 204
+    assert details["events"] == {"opened": 1}
+
+
+async def test_a_send_may_give_the_id_property_itself(stack: Stack) -> None:
+    template = {"body": '{"aps":{"alert":"$(heraldNotificationId)"}}'}
+    async with stack.nh.client() as http:
+        phone = await stack.device("apns")
+        await stack.register(http, phone, tags=["sale"], templates={"main": template})
+        properties = {"HeraldNotificationId": "mine"}
+        sent = await stack.send(http, json.dumps(properties), "template", "sale")
+        await finished_json(stack, http, sent)
+        [record] = await stack.sims.control.records("apns", phone.sim_key)
+    assert json.loads(record["payload"]) == {"aps": {"alert": "mine"}}

@@ -21,6 +21,7 @@
     notAddressed: "a direct send to other handles",
     droppedAfterTtl: "dropped: the send's time to live ran out before it was delivered",
     abandoned: "abandoned: the step delivering it failed every attempt",
+    cancelled: "the scheduled send was cancelled",
     failed: "its push service refused it",
   };
   const $ = (id) => document.getElementById(id);

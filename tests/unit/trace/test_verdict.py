@@ -94,6 +94,8 @@ def test_a_targeted_delivery_takes_its_outcome_from_the_named_failures() -> None
     assert trace(phone, _facts(send, failures=[dropped])).reasons == (Reason.DROPPED_AFTER_TTL,)
     assert trace(phone, _facts(send, NotificationState.PROCESSING)).verdict is Verdict.PENDING
     assert trace(phone, _facts(send, NotificationState.ABANDONED)).verdict is Verdict.DROPPED
+    cancelled = trace(phone, _facts(send, NotificationState.CANCELLED))
+    assert (cancelled.verdict, cancelled.reasons) == (Verdict.DROPPED, (Reason.CANCELLED,))
     assert trace(phone, _facts(send, untold_failures=3)).verdict is Verdict.UNKNOWN
 
 
