@@ -1,6 +1,6 @@
 // Drives the dashboard in headless Chromium as a user would, and prints what the page showed
 // as one JSON object. Argument: a JSON object with base, connectionString, hub,
-// notificationId, installationId, artifacts (a folder) and metrics (an answer to serve for
+// wrongConnectionString (a key the hub does not have), notificationId, installationId, artifacts (a folder) and metrics (an answer to serve for
 // GET /{hub}/metrics in a second pass, in place of the route).
 import { chromium } from "playwright-core";
 
@@ -19,14 +19,22 @@ try {
     if (new URL(request.url()).origin !== origin) seen.foreignRequests.push(request.url());
   });
   page.on("console", (message) => {
-    // The first metrics call answers 404 on a Herald without the route: a shown, handled case.
-    if (message.type() === "error" && !message.text().includes("404")) {
+    // The browser logs every 4xx it loads (the refused sign-in, the absent metrics route);
+    // the page shows those itself. Anything else is a fault of the page.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
       seen.consoleErrors.push(message.text());
     }
   });
   page.on("pageerror", (error) => seen.consoleErrors.push(String(error)));
 
   await page.goto(`${input.base}/dashboard`);
+  await page.fill("#connection-string", input.wrongConnectionString);
+  await page.fill("#hub", input.hub);
+  await page.click("#sign-in button[type=submit]");
+  await page.locator("#sign-in-error:not(:empty)").waitFor();
+  seen.signInError = await page.textContent("#sign-in-error");
+  seen.panelHiddenAfterRefusal = await page.locator("#hub-panel").isHidden();
+
   await page.fill("#connection-string", input.connectionString);
   await page.fill("#hub", input.hub);
   await page.click("#sign-in button[type=submit]");

@@ -111,6 +111,9 @@ async def test_the_dashboard_shows_a_send_its_counts_and_its_failed_handle(
             "connectionString": format_connection_string(
                 f"sb://localhost:{port}/", full.name, full.primary_key
             ),
+            "wrongConnectionString": format_connection_string(
+                f"sb://localhost:{port}/", full.name, full.secondary_key[::-1]
+            ),
             "hub": hub.name,
             "notificationId": sent,
             "installationId": dead.installation_id,
@@ -119,6 +122,8 @@ async def test_the_dashboard_shows_a_send_its_counts_and_its_failed_handle(
         }
     )
 
+    assert "401" in seen["signInError"]
+    assert seen["panelHiddenAfterRefusal"] is True
     # The list: format, audience, state, delivered, failed, opened.
     assert seen["row"][2:] == ["apple", "promo", "Completed", "2", "1", "1"]
     assert "404" in seen["metricsMessage"]  # no metrics route on this Herald: said, not broken

@@ -369,6 +369,10 @@
     event.preventDefault();
     notice("sign-in-error", "");
     try {
+      if (!window.isSecureContext || !crypto.subtle) {
+        throw new Error("the page signs requests with the browser's WebCrypto, which works " +
+          "only over https or on localhost / 127.0.0.1; open it at such an address.");
+      }
       const parsed = parseConnectionString($("connection-string").value);
       parsed.hub = $("hub").value.trim() || parsed.hub;
       if (!parsed.hub) throw new Error("Name the hub.");
