@@ -107,7 +107,7 @@ def listing_page(query: Mapping[str, str]) -> tuple[int, str | None]:
     """``top`` (1-100, 20 by default) and ``continuationToken`` (the last id of the page
     before) of a request for a page of notifications; a 400 for a bad ``top``."""
     top = query.get("top", str(DEFAULT_LISTED))
-    if not (top.isascii() and top.isdigit() and 1 <= int(top[:4]) <= MAX_LISTED):
+    if not (top.isascii() and top.isdigit() and len(top) <= 3 and 1 <= int(top) <= MAX_LISTED):
         raise BadRequestError(f"top must be a number from 1 to {MAX_LISTED}.")
     after = query.get("continuationToken")
     return int(top), None if after is None else check_notification_id(after)

@@ -39,7 +39,7 @@ def test_a_listing_page_query(query: dict[str, str], page: tuple[int, str | None
     assert listing_page(query) == page
 
 
-@pytest.mark.parametrize("top", ["0", "101", "-1", "x", "", "٣", "1" * 30])
+@pytest.mark.parametrize("top", ["0", "101", "-1", "x", "", "٣", "1" * 30, "0100000", " 5"])
 def test_a_bad_top_is_a_400(top: str) -> None:
     with pytest.raises(BadRequestError):
         listing_page({"top": top})
