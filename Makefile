@@ -13,7 +13,7 @@ PORT ?= 7071
 HTTPS_PORT ?= 7072
 SIM_PORT ?= 7073
 
-.PHONY: run test lint bench install clean infra
+.PHONY: run test lint bench install clean infra chromium
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -53,7 +53,11 @@ lint: $(VENV)/.installed
 infra:
 	bash infra/validate.sh
 
-test: install $(RUNTIME_VENV)/.installed lint infra
+# Debian's Chromium, which the dashboard's browser test drives through playwright-core.
+chromium:
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: install chromium $(RUNTIME_VENV)/.installed lint infra
 	$(VENV)/bin/pytest
 
 # h2load (Debian's nghttp2-client) measures the simulators' own ceiling beside our senders.

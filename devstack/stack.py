@@ -225,6 +225,9 @@ class Stack:
             """-d '{"aps":{"alert":"Hello from Herald"}}'""",
             f"  curl '{endpoints['control']}/records?platform=apns'",
             "",
+            f"Watch it: {ready['url']}/dashboard (sign in with FULL_CONNECTION_STRING and hub "
+            f"{hub.name}).",
+            "",
             "Manage it: .venv/bin/herald --help (hubs, keys, credentials; import and export",
             'installations with --connection-string "$FULL_CONNECTION_STRING").',
             "",

@@ -270,11 +270,19 @@ def _is_fallback(template: str) -> bool:
     return len(segments) == 1 and segments[0].repeats
 
 
+def _takes_the_rest(template: str) -> bool:
+    """A route ending in a catch-all: tried after a more specific route, it takes the paths
+    that route leaves (``{hub}/messages/{*path}`` after ``{hub}/messages/{id}/events``)."""
+    segments = parse_route(template)
+    return bool(segments) and segments[-1].repeats
+
+
 def check_routes(folders: list[Path], route_prefix: str) -> list[str]:
     """Route problems across folders: collisions with overlapping methods, host-reserved paths.
 
     The host tries routes in function-name order (case-insensitive) and takes the first that
-    matches, so a fallback route may overlap the others only if its folder sorts after theirs.
+    matches, so a route ending in a catch-all may overlap others only if its folder sorts after
+    theirs; a fallback (``{*path}``) sorting first is reported as hiding them.
     """
     routes = [r for r in map(_http_route, folders) if r is not None]
     routes.sort(key=lambda r: r.folder.upper())
@@ -294,7 +302,7 @@ def check_routes(folders: list[Path], route_prefix: str) -> list[str]:
                     f"{other.template!r}; the host tries routes in function-name order, so "
                     "the fallback's folder must sort after it"
                 )
-            elif not _is_fallback(other.template):
+            elif not _takes_the_rest(other.template):
                 problems.append(
                     f"{one.folder}: route {one.template!r} collides with {other.folder}: "
                     f"{other.template!r} for {', '.join(sorted(shared)).upper()}"

@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.fanout.select import Target
@@ -37,10 +37,16 @@ log = logging.getLogger(__name__)
 
 # What renders one target's message, or the outcome that says why it cannot be sent.
 Render = Callable[[Target], PushMessage | Outcome]
+NOTIFICATION_ID_PROPERTY = "heraldNotificationId"
 
 
-def renderer(request: SendRequest) -> Render:
-    """Render targets of ``request``: its native payload, or the target's template."""
+def renderer(request: SendRequest, notification_id: str | None = None) -> Render:
+    """Render targets of ``request``: its native payload, or the target's template. A template
+    may name the notification's id as the property ``heraldNotificationId`` (unless the send
+    gives that property itself), so an app can report opens (shared.engagement)."""
+    if notification_id is not None and request.is_template:
+        given = request.properties or {}
+        request = replace(request, properties={NOTIFICATION_ID_PROPERTY: notification_id, **given})
 
     def render(target: Target) -> PushMessage | Outcome:
         device = device_from_view(target.installation_id, target.view)

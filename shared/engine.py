@@ -22,6 +22,7 @@ from shared.hubs.secrets import SecretBox
 from shared.log_format import install as install_log_format
 from shared.pns.options import PnsOptions
 from shared.store.clients import StorageClients
+from shared.store.events import EventStore
 from shared.store.feedback import FeedbackStore
 from shared.store.hubs import HubStore
 from shared.store.index import IndexReader
@@ -39,6 +40,7 @@ class Engine:
     installations: InstallationStore
     notifications: NotificationStore
     schedules: ScheduleStore
+    events: EventStore
     feedback: FeedbackStore
     index: IndexReader
     senders: SenderPool
@@ -60,6 +62,7 @@ class Engine:
             installations=InstallationStore(tables),
             notifications=NotificationStore(tables),
             schedules=ScheduleStore(tables),
+            events=EventStore(tables),
             feedback=FeedbackStore(tables),
             index=IndexReader(tables),
             senders=SenderPool(PnsOptions.from_settings(settings)),

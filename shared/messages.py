@@ -7,7 +7,7 @@ A send stores its request in the notification's partition and answers 201 with a
 
 from __future__ import annotations
 
-import uuid
+import asyncio
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -31,10 +31,16 @@ from shared.sending.reports import (
     details_json,
     details_xml,
     notification_outcome_xml,
+    summary_json,
 )
 from shared.sending.request import SendRequest, SendRoute, parse_send_request
-from shared.store.notifications import NotificationMeta, NotificationState
-from shared.telemetry import build_report
+from shared.store.notifications import (
+    NotificationMeta,
+    NotificationState,
+    listing_page,
+    new_notification_id,
+)
+from shared.telemetry import build_report, failure_total
 
 API_VERSION = "2020-06"
 TEST_SEND_LIMIT = 10
@@ -45,10 +51,6 @@ FANOUT_QUEUE = "fanout"
 def _base_url(request: HttpRequestData) -> str:
     parts = urlsplit(request.url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 async def _hub(engine: Engine, request: HttpRequestData, right: AccessRight) -> Hub:
@@ -71,7 +73,7 @@ def _meta(hub: Hub, send: SendRequest, now: datetime, ttl: float) -> Notificatio
     start = send.schedule_time or now
     return NotificationMeta(
         hub=hub.name,
-        notification_id=_new_id(),
+        notification_id=new_notification_id(now),
         request=send.to_json().encode(),
         state=NotificationState.SCHEDULED if send.schedule_time else NotificationState.ENQUEUED,
         enqueued_at=now,
@@ -143,18 +145,50 @@ async def schedule_plan(engine: Engine, meta: NotificationMeta, now: datetime) -
     return True
 
 
+def _location(request: HttpRequestData, hub: str, notification_id: str) -> str:
+    return f"{_base_url(request)}/{hub}/messages/{notification_id}?api-version={API_VERSION}"
+
+
 async def _telemetry(engine: Engine, request: HttpRequestData, notification_id: str) -> HttpAnswer:
-    hub = await _hub(engine, request, AccessRight.SEND)
     if not notification_id:
-        raise NotFoundError("A notification id is required.")
-    rows = await engine.notifications.read_all(hub.name, notification_id)
-    location = (
-        f"{_base_url(request)}/{hub.name}/messages/{notification_id}?api-version={API_VERSION}"
+        return await _recent(engine, request)
+    hub = await _hub(engine, request, AccessRight.SEND)
+    location = _location(request, hub.name, notification_id)
+    token = request.query.get("failuresToken")
+    if "json" not in (request.header("accept") or ""):
+        rows = await engine.notifications.read_all(hub.name, notification_id)
+        report = build_report(rows, location, datetime.now(UTC), token)
+        return HttpAnswer(200, details_xml(report), {"Content-Type": XML_CONTENT_TYPE})
+    rows, events = await asyncio.gather(
+        engine.notifications.read_all(hub.name, notification_id),
+        engine.events.counts(hub.name, notification_id),
     )
-    report = build_report(rows, location, datetime.now(UTC), request.query.get("failuresToken"))
-    if "json" in (request.header("accept") or ""):
-        return HttpAnswer.json(details_json(report))
-    return HttpAnswer(200, details_xml(report), {"Content-Type": XML_CONTENT_TYPE})
+    report = build_report(rows, location, datetime.now(UTC), token, events=events)
+    return HttpAnswer.json(details_json(report))
+
+
+async def _recent(engine: Engine, request: HttpRequestData) -> HttpAnswer:
+    """``GET /{hub}/messages`` (Manage): the hub's notifications, newest first, a page at a
+    time, each with its state and counts (two queries each, read side by side)."""
+    hub = await _hub(engine, request, AccessRight.MANAGE)
+    top, after = listing_page(request.query)
+    metas = await engine.notifications.list_recent(hub.name, top=top, after=after)
+    now = datetime.now(UTC)
+
+    async def summary(meta: NotificationMeta) -> dict[str, object]:
+        notification_id = meta.notification_id
+        rows, events = await asyncio.gather(
+            engine.notifications.read_all(hub.name, notification_id),
+            engine.events.counts(hub.name, notification_id),
+        )
+        location = _location(request, hub.name, notification_id)
+        report = build_report(rows, location, now, events=events)
+        send_format = SendRequest.from_json(meta.request).format
+        return summary_json(report, send_format, failure_total(rows))
+
+    listed = await asyncio.gather(*(summary(meta) for meta in metas))
+    following = metas[-1].notification_id if len(metas) == top else None
+    return HttpAnswer.json({"notifications": listed, "continuationToken": following})
 
 
 async def _test_targets(engine: Engine, hub: Hub, send: SendRequest, now: datetime) -> list[Target]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from shared.errors import BadRequestError
@@ -79,8 +79,18 @@ def _page(
     return list(failures[start:end]), following
 
 
+def failure_total(rows: NotificationRows) -> int:
+    """Every failed delivery, named or not (a step row names as many as fit)."""
+    return sum(len(step.result.failures) for step in rows.steps) + rows.dropped_failures
+
+
 def build_report(
-    rows: NotificationRows, location: str, now: datetime, failures_token: str | None = None
+    rows: NotificationRows,
+    location: str,
+    now: datetime,
+    failures_token: str | None = None,
+    *,
+    events: Mapping[str, int] | None = None,
 ) -> NotificationReport:
     meta = rows.meta
     request = SendRequest.from_json(meta.request)
@@ -103,4 +113,5 @@ def build_report(
         counts=counts,
         failures=page,
         failures_continuation=following,
+        events=events or {},
     )

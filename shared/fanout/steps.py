@@ -96,7 +96,7 @@ class StepRun:
     ) -> None:
         """Send every pending target (past the TTL: count it dropped). ``last_attempt``: what
         still needs a retry counts as failed instead."""
-        render = renderer(request)
+        render = renderer(request, self.meta.notification_id)
 
         async def one_slice(targets: list[Target]) -> Delivery:
             now = datetime.now(UTC)

@@ -85,6 +85,7 @@ class NotificationReport:
     pns_error_details_uri: str | None = None
     failures: Sequence[FailedDelivery] = ()  # one page, in a stable order
     failures_continuation: str | None = None  # the token of the next page, if any
+    events: Mapping[str, int] = field(default_factory=dict)  # app-reported: opened, actioned
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,8 @@ def details_json(report: NotificationReport) -> dict[str, Any]:
             data[name] = [{"state": o.value, "count": n} for o, n in entries]
     if report.pns_error_details_uri is not None:
         data["pnsErrorDetailsUrl"] = report.pns_error_details_uri
+    if report.events:
+        data["events"] = dict(report.events)
     page = report.failures[:MAX_FAILURES_PER_PAGE]
     data["failures"] = {
         "items": [_failure_json(f) for f in page],
@@ -161,6 +164,14 @@ def details_json(report: NotificationReport) -> dict[str, Any]:
         "continuationToken": report.failures_continuation,
     }
     return data
+
+
+def summary_json(report: NotificationReport, format: SendFormat, failed: int) -> dict[str, Any]:
+    """One notification of a listing: its details without the body and the failures, which
+    ``GET /{hub}/messages/{id}`` answers; its format, and how many deliveries failed."""
+    data = details_json(report)
+    del data["notificationBody"], data["failures"]
+    return {**data, "format": format.value, "failureCount": failed}
 
 
 def notification_outcome_xml(results: Sequence[RegistrationResult]) -> bytes:

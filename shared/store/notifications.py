@@ -12,6 +12,8 @@ never delivers again to a device it already reached. Telemetry is one partition 
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from shared.errors import NotFoundError, PayloadTooLargeError
+from shared.errors import BadRequestError, NotFoundError, PayloadTooLargeError
 from shared.store.tables import NOTIFICATIONS, SCHEDULED, Tables
 
 META = "meta"
@@ -32,6 +34,10 @@ _RECENT_REQUEST_BYTES = 64 * 1024  # larger ones (direct sends' devices) are rea
 MAX_FAILURES_BYTES = 60 * 1024
 _PART_BYTES = 64 * 1024  # a binary property's limit
 _MAX_PARTS = 14  # an entity holds 1 MiB in all
+_ID_CLOCK = 2**48 - 1  # milliseconds: ids made before the year 10889 list newest first
+_NOTIFICATION_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+MAX_LISTED = 100  # notifications one listing page may hold
+DEFAULT_LISTED = 20
 
 
 class NotificationState(StrEnum):
@@ -83,8 +89,38 @@ class StepRow:
     last_error: str | None = None  # why the step's last attempt failed, for the poison handler
 
 
+def new_notification_id(now: datetime) -> str:
+    """32 hex digits: the time counted down, so a hub's partitions sort newest first, then 80
+    random bits."""
+    return f"{_ID_CLOCK - int(now.timestamp() * 1000):012x}{secrets.token_hex(10)}"
+
+
+def check_notification_id(text: str) -> str:
+    """``text`` if it could be an id Herald issued (hex; other characters would not fit a key),
+    else a 404: no notification has it."""
+    if not _NOTIFICATION_ID.fullmatch(text):
+        raise NotFoundError(f"The notification {text[:64]!r} does not exist.")
+    return text
+
+
+def listing_page(query: Mapping[str, str]) -> tuple[int, str | None]:
+    """``top`` (1-100, 20 by default) and ``continuationToken`` (the last id of the page
+    before) of a request for a page of notifications; a 400 for a bad ``top``."""
+    top = query.get("top", str(DEFAULT_LISTED))
+    if not (top.isascii() and top.isdigit() and len(top) <= 3 and 1 <= int(top) <= MAX_LISTED):
+        raise BadRequestError(f"top must be a number from 1 to {MAX_LISTED}.")
+    after = query.get("continuationToken")
+    return int(top), None if after is None else check_notification_id(after)
+
+
 def _partition(hub: str, notification_id: str) -> str:
     return f"{hub}~{notification_id}"
+
+
+def _listing_range(hub: str) -> tuple[str, str]:
+    """Every notification partition of ``hub`` (ids are hex), and nothing after them: the
+    partitions that sort after ``{hub}~~`` hold other rows of the hub's (its events)."""
+    return f"{hub}~", f"{hub}~~"
 
 
 def _failures_bytes(failures: Sequence[Mapping[str, str]]) -> tuple[bytes, int]:
@@ -288,6 +324,30 @@ class NotificationStore:
         if meta is None:
             raise NotFoundError(f"The notification {notification_id!r} does not exist.")
         return NotificationRows(meta, steps, untold)
+
+    async def list_recent(
+        self, hub: str, *, top: int, after: str | None = None
+    ) -> list[NotificationMeta]:
+        """Up to ``top`` of the hub's notifications, newest first, from the one after the
+        notification ``after`` on. One key-range query: ids begin with the time counted down."""
+        table = await self._tables.get(NOTIFICATIONS)
+        low, high = _listing_range(hub)
+        rows = table.query_entities(
+            "PartitionKey gt @low and PartitionKey lt @high and RowKey eq @meta",
+            parameters={
+                "low": low if after is None else _partition(hub, after),
+                "high": high,
+                "meta": META,
+            },
+            results_per_page=min(top, MAX_LISTED),
+        )
+        found: list[NotificationMeta] = []
+        async for entity in rows:
+            partition = str(entity["PartitionKey"])
+            found.append(_meta(hub, partition[len(low) :], entity))
+            if len(found) >= top:
+                break
+        return found
 
 
 SCHEDULED_PARTITION = "scheduled"  # one partition of every hub's parked sends

@@ -159,6 +159,14 @@ async def test_the_local_stack_serves_the_demo_hub_over_https(stack: RunningStac
     assert f"{control}/records" in stack.log()
     assert json.loads((stack.state_dir / "stack.json").read_text())["control"] == control
     assert await _delivered(control, HANDLE)
+    # The dashboard is linked from the printed output, and served there.
+    port = stack.ports[0]
+    dashboard = f"http://127.0.0.1:{port}/dashboard"
+    assert f"Watch it: {dashboard}" in stack.log()
+    async with httpx.AsyncClient() as http:
+        page = await http.get(dashboard)
+    assert page.status_code == 200
+    assert "dashboard?asset=app.js" in page.text
 
 
 def test_a_second_start_says_so_in_one_line_and_leaves_the_stack_alone(

@@ -72,6 +72,7 @@ async def _populate(engine: Engine, hub: Hub, devices: int = 24) -> None:
         meta = NotificationMeta(hub.name, f"n{k}", b"{}", NotificationState.ENQUEUED, now, expires)
         await engine.notifications.create(meta)
         await engine.notifications.claim_step(hub.name, f"n{k}", "s~0000~000000", "message")
+        await engine.events.record(hub.name, f"n{k}", "d1", "opened")  # its mark and count
     await engine.schedules.park(hub.name, "n0", now + timedelta(days=30))
     for platform in ("apns", "fcmv1", "wns"):
         await engine.feedback.add(hub.name, history_entry(platform, f"h-{platform}", now))

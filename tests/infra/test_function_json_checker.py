@@ -17,7 +17,7 @@ _HTTP_HANDLER = "async def main(req):\n    return 1\n"
 
 def _folder(root: Path, name: str, bindings: list[dict[str, object]], handler: str) -> Path:
     folder = root / name
-    folder.mkdir()
+    folder.mkdir(parents=True)
     (folder / "function.json").write_text(json.dumps({"bindings": bindings}), encoding="utf-8")
     (folder / "__init__.py").write_text(handler, encoding="utf-8")
     return folder
@@ -177,6 +177,22 @@ def test_a_fallback_route_may_overlap_the_routes_tried_before_it(tmp_path: Path)
     messages = _folder(tmp_path, "Messages", _http("{hub}/messages/{*path}"), _HTTP_HANDLER)
     fallback = _folder(tmp_path, "unmatched", _http("{*path}"), _HTTP_HANDLER)
     assert check_routes([fallback, messages, health], "") == []
+
+
+def test_a_catch_all_tail_may_overlap_a_more_specific_route_tried_before_it(
+    tmp_path: Path,
+) -> None:
+    events = _http("{hub}/messages/{notificationId}/events", ["post"])
+    messages = _http("{hub}/messages/{*path}", ["get", "post"])
+    before = _folder(tmp_path / "a", "message_events", events, _HTTP_HANDLER)
+    tail = _folder(tmp_path / "a", "send_notification", messages, _HTTP_HANDLER)
+    assert check_routes([tail, before], "") == []
+    after = _folder(tmp_path / "b", "zz_events", events, _HTTP_HANDLER)
+    first = _folder(tmp_path / "b", "send_notification", messages, _HTTP_HANDLER)
+    assert check_routes([first, after], "") == [
+        "send_notification: route '{hub}/messages/{*path}' collides with zz_events: "
+        "'{hub}/messages/{notificationId}/events' for POST"
+    ]
 
 
 def test_a_fallback_route_tried_first_would_hide_the_others(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""What devices report back about notifications: opens and actions (``POST …/events``)."""
