@@ -23,7 +23,7 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from azure.data.tables import UpdateMode
 
@@ -99,11 +99,12 @@ class MetricsStore:
     async def read(
         self, hub: str, granularity: Granularity, start: datetime, end: datetime
     ) -> list[tuple[int, Mapping[str, float]]]:
-        """Every writer's row of the buckets starting in [start, end), as (start, counts)."""
+        """Every writer's row of the buckets that overlap [start, end), as (start, counts)."""
         table = await self._tables.get(METRICS)
         found: list[tuple[int, Mapping[str, float]]] = []
+        last = end - timedelta(microseconds=1)  # the last bucket is the one holding this
         period = _period_start(granularity, start)
-        while period < end:
+        while period <= last:
             following = _next_period(granularity, period)
             low = start if start > period else period
             query = "PartitionKey eq @pk and RowKey ge @low"
@@ -111,9 +112,9 @@ class MetricsStore:
                 "pk": _partition(hub, granularity, period),
                 "low": low.strftime(_IN_PERIOD[granularity]),
             }
-            if end < following:
+            if last < following:  # "HHMM~writer" < "HHMM\x7f": the last bucket's rows, not after
                 query += " and RowKey lt @high"
-                parameters["high"] = end.strftime(_IN_PERIOD[granularity])
+                parameters["high"] = last.strftime(_IN_PERIOD[granularity]) + "\x7f"
             async for row in table.query_entities(query, parameters=parameters):
                 moment = _start_of_row(granularity, parameters["pk"], str(row["RowKey"]))
                 found.append((int(moment.timestamp() // 60), json.loads(str(row["Counts"]))))

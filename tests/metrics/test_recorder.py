@@ -68,6 +68,8 @@ async def test_many_counts_cost_one_row_per_bucket_and_a_flush_replaces_its_own_
     assert len(await _rows(engine, hub)) == 3  # replaced, not added
     (minute,) = await recorder.store.read(hub, Granularity.MINUTE, EVE, EVE + timedelta(minutes=1))
     assert minute == (epoch_minute(EVE), {"d|apns|delivered": 5005})
+    # A range that ends inside the minute (now, for a reader) still holds that minute.
+    assert await recorder.store.read(hub, Granularity.MINUTE, EVE, EVE + timedelta(seconds=1))
 
 
 async def test_a_read_sums_writers_and_crosses_day_month_and_year(engine: Engine) -> None:
