@@ -13,7 +13,7 @@ and the series' names as attributes; spans cover an HTTP request, a send step an
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,7 +55,14 @@ class OtelExport:
             self._instruments[prefix] = make(name, unit=unit)
 
     @classmethod
-    def build(cls, reader: MetricReader, spans: SpanExporter, *, batch: bool = True) -> OtelExport:
+    def build(
+        cls,
+        reader: MetricReader,
+        spans: Callable[[TracerProvider], SpanExporter],
+        *,
+        batch: bool = True,
+    ) -> OtelExport:
+        """An export to ``reader``, and to the span exporter ``spans`` makes for its provider."""
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
@@ -63,9 +70,9 @@ class OtelExport:
 
         resource = Resource.create({"service.name": "herald"})
         tracers = TracerProvider(resource=resource)
-        tracers.add_span_processor(
-            BatchSpanProcessor(spans) if batch else SimpleSpanProcessor(spans)
-        )
+        exporter = spans(tracers)
+        processor = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
+        tracers.add_span_processor(processor)
         return cls(MeterProvider(metric_readers=[reader], resource=resource), tracers)
 
     @classmethod
@@ -82,7 +89,10 @@ class OtelExport:
             options["credential"] = ManagedIdentityCredential(client_id=settings.client_id)
         metrics = AzureMonitorMetricExporter(**options)
         reader = PeriodicExportingMetricReader(metrics, export_interval_millis=EXPORT_MILLIS)
-        return cls.build(reader, AzureMonitorTraceExporter(**options))
+        # The trace exporter reads the service's resource from the provider it is given.
+        return cls.build(
+            reader, lambda tracers: AzureMonitorTraceExporter(tracer_provider=tracers, **options)
+        )
 
     def record(self, hub: str, counts: Mapping[str, float]) -> None:
         for key, number in counts.items():
