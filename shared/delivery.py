@@ -122,11 +122,9 @@ def _fail(
     delivery.result.failures.append(failure)
 
 
-def _drop(
-    delivery: Delivery, target: Target, outcome: NhOutcome, reason: str, status: int | None
-) -> None:
-    """A target that no PNS was asked to take: named as failed, and counted dropped."""
-    _fail(delivery, target, outcome, reason, status)
+def _drop(delivery: Delivery, target: Target, outcome: NhOutcome, reason: str) -> None:
+    """A target no PNS answered for: named as failed, and counted dropped."""
+    _fail(delivery, target, outcome, reason, None)
     delivery.tally.add(delivery_key(_platform_name(target), DROPPED))
 
 
@@ -187,11 +185,11 @@ async def deliver(
         platform = delivery_platform(target.platform)
         if platform is None:
             reason = f"Herald has no sender for {target.platform}"
-            _drop(delivery, target, NhOutcome.SKIPPED, reason, None)
+            _drop(delivery, target, NhOutcome.SKIPPED, reason)
             continue
         message = _render_one(render, target)
         if isinstance(message, Outcome):
-            _drop(delivery, target, nh_outcome(message, platform), message.reason, None)
+            _drop(delivery, target, nh_outcome(message, platform), message.reason)
             continue
         groups.setdefault(platform, []).append((target, message))
 
@@ -200,7 +198,7 @@ async def deliver(
         if sender is None:
             reason = f"the hub has no {platform.value} credentials"
             for target, _ in batch:
-                _drop(delivery, target, NhOutcome.SKIPPED, reason, None)
+                _drop(delivery, target, NhOutcome.SKIPPED, reason)
             return
         started = time.perf_counter()
         try:
@@ -212,7 +210,7 @@ async def deliver(
             log.exception("The %s sender failed a batch of %d", platform.value, len(batch))
             reason = f"the {platform.value} sender failed: {type(exc).__name__}: {exc}"
             for target, _ in batch:
-                _drop(delivery, target, NhOutcome.UNKNOWN_ERROR, reason, None)
+                _drop(delivery, target, NhOutcome.UNKNOWN_ERROR, reason)
             return
         delivery.tally.latency(platform.value, time.perf_counter() - started)
         async for (target, _), outcome in paced(zip(batch, outcomes, strict=True)):
@@ -235,5 +233,5 @@ def abandon(targets: Sequence[Target], outcome: NhOutcome, reason: str) -> Deliv
     each counted and named with ``reason``."""
     delivery = Delivery()
     for target in targets:
-        _drop(delivery, target, outcome, reason, None)
+        _drop(delivery, target, outcome, reason)
     return delivery

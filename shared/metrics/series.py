@@ -178,5 +178,4 @@ def bucket_json(start: int, counts: Mapping[str, float]) -> dict[str, Any] | Non
 
 def registry_size(counts: Mapping[str, float]) -> list[dict[str, Any]]:
     """The size by platform from the summed ``s|`` changes (never below zero)."""
-    sizes = _listed({k: max(v, 0.0) for k, v in counts.items()}, "s", "platform")
-    return sizes
+    return _listed({k: max(v, 0.0) for k, v in counts.items()}, "s", "platform")
