@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared import metrics
 from shared.engine import Engine
 from shared.metrics.recorder import MetricsRecorder
 from shared.metrics.retention import prune_metrics
@@ -104,6 +105,19 @@ async def test_counts_are_written_by_themselves_within_the_flush_interval(engine
     while len(await _rows(engine, hub)) < 3:
         assert time.monotonic() < deadline, "the counts were never written"
         await asyncio.sleep(0.1)
+
+
+async def test_an_app_reported_event_counts_by_its_kind(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = f"m{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr("shared.engine.get_engine", lambda: engine)
+    for kind in ("opened", "Opened", "actioned", "not a kind"):
+        await metrics.count_event(hub, kind)
+    await engine.metrics.flush()
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    rows = await engine.metrics.store.read(hub, Granularity.DAY, since, since + timedelta(days=2))
+    assert merged(counts for _, counts in rows) == {"o|opened": 2, "o|actioned": 1, "o|other": 1}
 
 
 async def test_a_recorder_that_is_off_writes_nothing(engine: Engine) -> None:
