@@ -72,7 +72,7 @@ class Engine:
                 tables,
                 enabled=settings.metrics_enabled,
                 flush_seconds=settings.metrics_flush_seconds,
-                otel=otel.current() if settings.metrics_enabled else None,
+                otel=otel.configure(settings),
             ),
         )
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
-    from shared.config import AppInsightsSettings
+    from shared.config import AppInsightsSettings, Settings
 
 SCOPE = "herald"
 EXPORT_MILLIS = 60_000  # how often the Azure Monitor metric exporter sends
@@ -124,22 +124,29 @@ def install(export: OtelExport | None) -> None:
     _export, _decided = export, True
 
 
-def current() -> OtelExport | None:
-    """The process's export: the one installed, else, once the settings are read, Azure
-    Monitor's when its setting is set (and metrics are on)."""
+def configure(settings: Settings) -> OtelExport | None:
+    """The process's export: the one installed, else, decided once from ``settings``, Azure
+    Monitor's when Application Insights is set (and metrics are on)."""
     global _export, _decided
     if not _decided:
-        from shared.config import get_settings
-        from shared.errors import ConfigurationError
-
-        try:
-            settings = get_settings()
-        except ConfigurationError:
-            return None  # the request's own handler says what is wrong
         if settings.metrics_enabled and settings.appinsights is not None:
             _export = OtelExport.for_azure_monitor(settings.appinsights)
         _decided = True
     return _export
+
+
+def current() -> OtelExport | None:
+    """The process's export, decided from the process's settings if nothing decided it yet."""
+    if _decided:
+        return _export
+    from shared.config import get_settings
+    from shared.errors import ConfigurationError
+
+    try:
+        settings = get_settings()
+    except ConfigurationError:
+        return None  # the request's own handler says what is wrong
+    return configure(settings)
 
 
 def span(name: str, **attributes: Any) -> contextlib.AbstractContextManager[None]:
