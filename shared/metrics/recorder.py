@@ -92,7 +92,7 @@ class MetricsRecorder:
             try:
                 await self.store.write(rows)
             except Exception:
-                log.warning(
+                log.info(  # not a warning: the next flush writes them, the totals kept
                     "Could not write %d metrics buckets; the next flush tries again",
                     len(rows),
                     exc_info=True,
