@@ -1,7 +1,7 @@
 """Sending benchmark: one tag send to many devices through the whole local stack.
 
     .venv/bin/python bench/sending.py [--devices 100000] [--small 10000 20000] [--direct-sends 50]
-                                      [--rounds 3]
+                                      [--rounds 3] [--metrics-rounds 2]
 
 Azurite, the PNS simulators (``python -m emulator.pns``) and the Functions host each run as
 their own process, stopped by PID; this process seeds the devices, sends, and watches. It prints:
@@ -17,6 +17,11 @@ their own process, stopped by PID; this process seeds the devices, sends, and wa
 3. The host's peak RSS (VmHWM) after a send to each of the ``--small`` sizes and after the one
    to ``--devices``, each in a fresh host.
 4. The median POST-to-delivery latency of ``--direct-sends`` direct sends, one at a time.
+5. What hub metrics and traces cost: ``--metrics-rounds`` sends to ``--devices`` in fresh
+   hosts with metrics off (``HERALD_METRICS=off``), on (the default), and on with the
+   OpenTelemetry export to the SDK's in-memory exporters (Application Insights' stands in
+   for none here), in turn; host CPU per 1,000 deliveries and storage requests per 1,000
+   devices for each, the requests counted until the last metrics flush has been written.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import ExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +69,8 @@ BATCH = 1000  # the baseline's batch: one page of a walk
 # 16 shards in flight at once).
 BASELINE_LOOPS = 2
 COUNTS_ENV = "HERALD_BENCH_STORAGE_COUNTS"
+OTEL_ENV = "HERALD_BENCH_OTEL"  # set: the host exports OpenTelemetry to in-memory exporters
+METRICS_FLUSH_WAIT = 12.0  # seconds after a send until the last metrics flush is written
 EMPTY_POLL = "queue get (empty)"
 SEND_TIMEOUT = 900.0  # seconds any one send may take before the bench gives up
 SIM_POLL = 2.0  # seconds between polls of the simulator's counts while a send runs
@@ -72,6 +79,8 @@ SIM_POLL = 2.0  # seconds between polls of the simulator's counts while a send r
 # --- inside the host process: count storage requests ---------------------------------------
 def _kind(method: str, url: str) -> str:
     path = urlsplit(url).path
+    if "/metrics(" in path:  # a hub metrics row (shared.store.metrics)
+        return "metrics write" if method != "GET" else "metrics read"
     if "/messages" in path:  # a queue's messages
         query = urlsplit(url).query
         return {
@@ -120,9 +129,26 @@ def install_storage_counter() -> None:
     threading.Thread(target=dump, daemon=True, name="storage-counter").start()
 
 
+def install_otel_if_asked() -> None:
+    """With ``HERALD_BENCH_OTEL`` set, the host exports its metrics and traces through the
+    OpenTelemetry SDK to in-memory exporters: the SDK's cost without a network."""
+    if not os.environ.get(OTEL_ENV):
+        return
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from shared.metrics import otel
+
+    spans = InMemorySpanExporter()
+    otel.install(otel.OtelExport.build(InMemoryMetricReader(), lambda _: spans))
+
+
 def counting_env(workdir: Path) -> dict[str, str]:
-    """Env for a host that loads :func:`install_storage_counter` at start-up."""
-    (workdir / "sitecustomize.py").write_text("import sending\nsending.install_storage_counter()\n")
+    """Env for a host that loads :func:`install_storage_counter` at start-up (and
+    :func:`install_otel_if_asked`)."""
+    (workdir / "sitecustomize.py").write_text(
+        "import sending\nsending.install_storage_counter()\nsending.install_otel_if_asked()\n"
+    )
     search = [str(workdir), str(Path(__file__).parent), str(REPO), str(REPO / "tests")]
     return {"PYTHONPATH": os.pathsep.join(search), COUNTS_ENV: str(workdir / "counts.json")}
 
@@ -308,10 +334,11 @@ async def _send_in_fresh_host(stack: Stack, hub: Hub, devices: int) -> SendFigur
 
 
 async def _send_in_fresh_hosts(
-    stack: Stack, hub: Hub, devices: int, count: int
+    stack: Stack, hub: Hub, devices: int, count: int, *, flush_wait: float = 0.0
 ) -> tuple[SendFigures, list[int]]:
     """One send through ``count`` fresh hosts sharing the queues (the POST goes to the first);
-    its figures, and the walk steps each host ran."""
+    its figures, and the walk steps each host ran. Storage requests are counted ``flush_wait``
+    seconds longer than CPU, for writes that follow the send (the metrics' last flush)."""
     with ExitStack() as hosts_open:
         hosts = [hosts_open.enter_context(running_host(REPO, stack.env)) for _ in range(count)]
         await asyncio.sleep(3)  # let the listeners settle into their idle polling
@@ -322,9 +349,10 @@ async def _send_in_fresh_hosts(
         window = time.monotonic()
         started, last = await _tag_send(hosts[0], hub, stack.control, devices)
         await asyncio.sleep(3)  # the last steps' rows are written after their deliveries
-        requests = read_counts(stack.env) - before
         cpu = {k: cpu_seconds(pid) - cpu[k] for k, pid in pids.items()}
         window = time.monotonic() - window
+        await asyncio.sleep(flush_wait)
+        requests = read_counts(stack.env) - before
         steps = [_steps(stack, host) - b for host, b in zip(hosts, steps_before, strict=True)]
         rss = max(_peak_rss_mib(host.pid) for host in hosts)
     seconds = last - started
@@ -334,6 +362,61 @@ async def _send_in_fresh_hosts(
 def _steps(stack: Stack, host: HostProcess) -> int:
     """Queue messages the host has settled so far: the steps of sends it ran."""
     return read_counts(stack.env, host.pid)["queue delete"]
+
+
+# The metrics' settings each cost run's host gets, by the name the report gives it.
+METRICS_MODES: dict[str, dict[str, str]] = {
+    "metrics off": {"HERALD_METRICS": "off"},
+    "metrics on": {},
+    "on + OpenTelemetry": {OTEL_ENV: "1"},
+}
+
+
+async def _metrics_cost(
+    stack: Stack, hub: Hub, devices: int, rounds: int
+) -> dict[str, list[SendFigures]]:
+    """``rounds`` sends in each of METRICS_MODES, each in a fresh host, the order turning
+    round by round so drift on the shared box falls on every mode alike."""
+    figures: dict[str, list[SendFigures]] = {mode: [] for mode in METRICS_MODES}
+    for n in range(rounds):
+        modes = list(METRICS_MODES) if n % 2 == 0 else list(reversed(METRICS_MODES))
+        for mode in modes:
+            run = replace(stack, env={**stack.env, **METRICS_MODES[mode]})
+            sent, _ = await _send_in_fresh_hosts(
+                run, hub, devices, 1, flush_wait=METRICS_FLUSH_WAIT
+            )
+            host_ms = sent.cpu["host"] * 1000 * 1000 / devices
+            print(f"  {mode}: {sent.rate:,.0f}/s, host CPU {host_ms:.0f} ms per 1,000", flush=True)
+            figures[mode].append(sent)
+    return figures
+
+
+def _report_metrics(args: argparse.Namespace, figures: dict[str, list[SendFigures]]) -> None:
+    per_thousand = 1000 / args.devices
+
+    def host_ms(sends: list[SendFigures]) -> float:
+        return statistics.median(f.cpu["host"] for f in sends) * 1000 * per_thousand
+
+    def requests(sends: list[SendFigures], kind: str | None = None) -> float:
+        counted = [
+            sum(n for k, n in f.requests.items() if k != EMPTY_POLL and kind in (None, k))
+            for f in sends
+        ]
+        return statistics.median(counted) * per_thousand
+
+    base = figures["metrics off"]
+    print(
+        f"\nHub metrics and traces: {args.metrics_rounds} send(s) to {args.devices:,} devices "
+        "in each mode, a fresh host each (medians; storage requests without idle polls):"
+    )
+    for mode, sends in figures.items():
+        cpu, total = host_ms(sends), requests(sends)
+        more = cpu / host_ms(base) - 1
+        print(
+            f"  {mode:20} host CPU {cpu:5.0f} ms per 1,000 deliveries ({more:+.1%} against off),"
+            f" storage {total:6.2f} per 1,000 devices, of which metrics writes "
+            f"{requests(sends, 'metrics write'):.2f}"
+        )
 
 
 @dataclass(frozen=True)
@@ -407,10 +490,13 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
             with running_host(REPO, env) as host:
                 await direct_latencies(host, big, control, 5)  # connect and warm up
                 latencies = await direct_latencies(host, big, control, args.direct_sends)
+            print(f"Metrics off, on, and on with OpenTelemetry, {args.metrics_rounds} round(s):")
+            metrics = await _metrics_cost(stack, big, args.devices, args.metrics_rounds)
         finally:
             await control.aclose()
     _report(args, rounds, rss, latencies)
     _report_hosts(args, rounds[0].send, *shared)
+    _report_metrics(args, metrics)
 
 
 def _report(
@@ -474,6 +560,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--direct-sends", type=int, default=50)
     parser.add_argument(
         "--rounds", type=int, default=3, help="end-to-end sends, each beside a baseline"
+    )
+    parser.add_argument(
+        "--metrics-rounds",
+        type=int,
+        default=2,
+        help="sends with hub metrics off, on, and on with OpenTelemetry, each",
     )
     return parser.parse_args()
 

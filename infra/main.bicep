@@ -113,6 +113,7 @@ var tableNames = [
   'notifications'
   'feedback'
   'scheduled'
+  'metrics'
 ]
 
 // Built-in role definition ids (infra/lint_bicep.py checks every role id against this set).

@@ -84,6 +84,32 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class AppInsightsSettings:
+    """Where OpenTelemetry sends metrics and traces on Azure, and how it signs in."""
+
+    connection_string: str = field(repr=False)
+    # APPLICATIONINSIGHTS_AUTHENTICATION_STRING ``Authorization=AAD``: sign in with the app's
+    # managed identity (``;ClientId=…``: a user-assigned one), as the Functions host does.
+    entra: bool = False
+    client_id: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AppInsightsSettings | None:
+        connection_string = env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip()
+        if not connection_string:
+            return None
+        setting = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
+        parts = dict(
+            part.partition("=")[::2] for part in env.get(setting, "").split(";") if part.strip()
+        )
+        if not parts:
+            return cls(connection_string)
+        if parts.get("Authorization") != "AAD" or set(parts) - {"Authorization", "ClientId"}:
+            raise ConfigurationError(f"{setting} must be Authorization=AAD[;ClientId=<id>].")
+        return cls(connection_string, entra=True, client_id=parts.get("ClientId") or None)
+
+
+@dataclass(frozen=True)
 class Settings:
     storage: StorageSettings
     # Seals hub secrets at rest; None until set (hub operations then say so).
@@ -117,6 +143,13 @@ class Settings:
     purge_rows_per_run: int = 50_000
     # How log lines are written where they end in a stream (shared.log_format): text or json.
     log_format: str = TEXT
+    # Hub metrics (shared.metrics): counted in memory, written every this many seconds at most.
+    metrics_enabled: bool = True
+    metrics_flush_seconds: float = 10.0
+    # The key GET /metrics (Prometheus text) asks for as a bearer token; None: no such route.
+    prometheus_key: str | None = field(default=None, repr=False)
+    # Application Insights: metrics and traces go there through OpenTelemetry when it is set.
+    appinsights: AppInsightsSettings | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -137,6 +170,10 @@ class Settings:
             purge_rows_per_run=_count(env, "HERALD_PURGE_ROWS_PER_RUN", 50_000),
             pages_in_flight=_count(env, "HERALD_PAGES_IN_FLIGHT", 4),
             log_format=_choice(env, "HERALD_LOG_FORMAT", FORMATS),
+            metrics_enabled=_choice(env, "HERALD_METRICS", ("on", "off")) == "on",
+            metrics_flush_seconds=_flush_seconds(env),
+            prometheus_key=_prometheus_key(env),
+            appinsights=AppInsightsSettings.from_env(env),
             expired_channel_delete_seconds=(
                 _seconds(env, "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", 0.0)
                 if env.get("HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", "").strip()
@@ -173,6 +210,20 @@ def _choice(env: Mapping[str, str], setting: str, choices: tuple[str, ...]) -> s
     if text not in choices:
         raise ConfigurationError(f"{setting} must be one of {', '.join(choices)}.")
     return text
+
+
+def _flush_seconds(env: Mapping[str, str]) -> float:
+    seconds = _seconds(env, "HERALD_METRICS_FLUSH_SECONDS", 10.0)
+    if not 0.1 <= seconds <= 60:
+        raise ConfigurationError("HERALD_METRICS_FLUSH_SECONDS must be from 0.1 to 60 seconds.")
+    return seconds
+
+
+def _prometheus_key(env: Mapping[str, str]) -> str | None:
+    key = env.get("HERALD_PROMETHEUS_KEY", "").strip()
+    if key and len(key) < 32:
+        raise ConfigurationError("HERALD_PROMETHEUS_KEY must be at least 32 characters long.")
+    return key or None
 
 
 def _secret_key(env: Mapping[str, str], setting: str) -> bytes | None:

@@ -16,12 +16,15 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.fanout.select import Target
 from shared.hubs.model import Hub
+from shared.metrics.otel import span
+from shared.metrics.series import DROPPED, Counts, delivery_key
 from shared.pns.base import Outcome, OutcomeKind, Platform, PushMessage, Sender
 from shared.pns.options import PnsOptions
 from shared.pns.registry import build_sender
@@ -92,6 +95,8 @@ class Delivery:
     result: StepResult = field(default_factory=StepResult)
     retry: list[tuple[Target, Outcome]] = field(default_factory=list)  # throttled or transient
     dead: list[DeadHandle] = field(default_factory=list)
+    # For the hub's metrics: every PNS answer (retried ones too), drops, PNS call times.
+    tally: Counts = field(default_factory=Counts)
 
 
 def handle_of(target: Target) -> str:
@@ -123,6 +128,12 @@ def _fail(
     delivery.result.failures.append(failure)
 
 
+def _drop(delivery: Delivery, target: Target, outcome: NhOutcome, reason: str) -> None:
+    """A target no PNS answered for: named as failed, and counted dropped."""
+    _fail(delivery, target, outcome, reason, None)
+    delivery.tally.add(delivery_key(_platform_name(target), DROPPED))
+
+
 def _account(
     delivery: Delivery,
     target: Target,
@@ -131,6 +142,7 @@ def _account(
     notification_id: str,
     now: datetime,
 ) -> None:
+    delivery.tally.add(delivery_key(platform.value, outcome.kind.value))
     if outcome.retryable:
         delivery.retry.append((target, outcome))
         return
@@ -179,11 +191,11 @@ async def deliver(
         platform = delivery_platform(target.platform)
         if platform is None:
             reason = f"Herald has no sender for {target.platform}"
-            _fail(delivery, target, NhOutcome.SKIPPED, reason, None)
+            _drop(delivery, target, NhOutcome.SKIPPED, reason)
             continue
         message = _render_one(render, target)
         if isinstance(message, Outcome):
-            _fail(delivery, target, nh_outcome(message, platform), message.reason, None)
+            _drop(delivery, target, nh_outcome(message, platform), message.reason)
             continue
         groups.setdefault(platform, []).append((target, message))
 
@@ -192,18 +204,21 @@ async def deliver(
         if sender is None:
             reason = f"the hub has no {platform.value} credentials"
             for target, _ in batch:
-                _fail(delivery, target, NhOutcome.SKIPPED, reason, None)
+                _drop(delivery, target, NhOutcome.SKIPPED, reason)
             return
+        started = time.perf_counter()
         try:
-            outcomes = await sender.send([message for _, message in batch])
+            with span("herald.pns.send", platform=platform.value, messages=len(batch)):
+                outcomes = await sender.send([message for _, message in batch])
         except Exception as exc:
             # Senders answer every message with an outcome; one that raises is a bug. Which
             # messages went out is unknown, so none is retried: each is named as failed.
             log.exception("The %s sender failed a batch of %d", platform.value, len(batch))
             reason = f"the {platform.value} sender failed: {type(exc).__name__}: {exc}"
             for target, _ in batch:
-                _fail(delivery, target, NhOutcome.UNKNOWN_ERROR, reason, None)
+                _drop(delivery, target, NhOutcome.UNKNOWN_ERROR, reason)
             return
+        delivery.tally.latency(platform.value, time.perf_counter() - started)
         async for (target, _), outcome in paced(zip(batch, outcomes, strict=True)):
             _account(delivery, target, platform, outcome, notification_id, now)
 
@@ -224,5 +239,5 @@ def abandon(targets: Sequence[Target], outcome: NhOutcome, reason: str) -> Deliv
     each counted and named with ``reason``."""
     delivery = Delivery()
     for target in targets:
-        _fail(delivery, target, outcome, reason, None)
+        _drop(delivery, target, outcome, reason)
     return delivery

@@ -20,6 +20,8 @@ from shared.config import Settings, get_settings
 from shared.delivery import SenderPool
 from shared.hubs.secrets import SecretBox
 from shared.log_format import install as install_log_format
+from shared.metrics import otel
+from shared.metrics.recorder import MetricsRecorder
 from shared.pns.options import PnsOptions
 from shared.store.clients import StorageClients
 from shared.store.events import EventStore
@@ -46,6 +48,7 @@ class Engine:
     senders: SenderPool
     page_slots: asyncio.Semaphore  # pages being read or delivered (settings.pages_in_flight)
     bearer: BearerVerifier | None  # None: the deployment trusts no token issuer
+    metrics: MetricsRecorder
 
     @classmethod
     def build(cls, settings: Settings, storage: StorageClients | None = None) -> Engine:
@@ -68,6 +71,12 @@ class Engine:
             senders=SenderPool(PnsOptions.from_settings(settings)),
             page_slots=asyncio.Semaphore(settings.pages_in_flight),
             bearer=None if settings.bearer is None else BearerVerifier.build(settings.bearer),
+            metrics=MetricsRecorder(
+                tables,
+                enabled=settings.metrics_enabled,
+                flush_seconds=settings.metrics_flush_seconds,
+                otel=otel.configure(settings),
+            ),
         )
 
     def queue(self, name: str) -> QueueClient:
@@ -80,6 +89,7 @@ class Engine:
         )
 
     async def aclose(self) -> None:
+        await self.metrics.aclose()
         if self.bearer is not None:
             await self.bearer.aclose()
         await self.senders.aclose()
@@ -98,6 +108,11 @@ def get_engine() -> Engine:
         engine = _engines[loop] = Engine.build(settings)
         _settle_gc()
     return engine
+
+
+def current_engine() -> Engine | None:
+    """The running loop's engine if one was built; never builds one."""
+    return _engines.get(asyncio.get_running_loop())
 
 
 @functools.cache

@@ -5,7 +5,9 @@ error answer; anything else is logged with its traceback and answered 500, and s
 handler validates before it writes, nothing partial has been written.
 
 Each answer is logged with its real status: a success at DEBUG (an import is thousands of
-them), a refusal (4xx) at INFO with NH's error text, a failure (5xx) at ERROR.
+them), a refusal (4xx) at INFO with NH's error text, a failure (5xx) at ERROR. An error answer
+counts in its hub's metrics when the hub is one this process has read: a name a caller made up
+gets no metrics rows.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
+from shared.engine import current_engine
 from shared.errors import HeraldError
 from shared.http import HttpAnswer, HttpRequestData
+from shared.metrics.otel import span
+from shared.metrics.series import error_key
 from shared.nh_wire import error_answer, tracking_headers, tracking_id_for
 
 log = logging.getLogger(__name__)
@@ -68,7 +73,8 @@ async def serve_enqueuing(
     path = urlsplit(data.url).path  # never the query: it may carry a SAS token
     detail = ""
     try:
-        answer, messages = await handler(data)
+        with span("herald.http", method=data.method, path=path):
+            answer, messages = await handler(data)
     except HeraldError as error:
         answer, detail = error_answer(error, tracking_id=tracking), error.detail
     except Exception:
@@ -76,10 +82,18 @@ async def serve_enqueuing(
         internal = HeraldError("The server hit an internal error")
         answer, detail = error_answer(internal, tracking_id=tracking), internal.detail
     _log_answer(data.method, path, answer.status, detail, time.perf_counter() - started)
+    if answer.status >= 400:
+        _count_error(data.route.get("hub"), answer.status)
     if out is not None and messages and answer.status < 300:
         out.set(messages)
     headers = {**tracking_headers(tracking), **answer.headers}
     return func.HttpResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+def _count_error(hub: str | None, status: int) -> None:
+    engine = current_engine()
+    if hub and engine is not None and engine.hubs.was_read(hub):
+        engine.metrics.count(hub, error_key(status))
 
 
 def _log_answer(method: str, path: str, status: int, detail: str, seconds: float) -> None:

@@ -9,7 +9,8 @@ Each run, bounded and resumable (a run that dies leaves the rest to the next):
 4. delete installations whose channel stayed expired past the optional grace period;
 5. remove installations past their ``expirationTime``, with their tag-index rows;
 6. release scheduled sends that came within a queue message's reach;
-7. purge the rows of deleted hubs, and free each name once its purge ends.
+7. purge the rows of deleted hubs, and free each name once its purge ends;
+8. once a day, delete hub metrics past their retention (shared.metrics.retention).
 
 Steps 2 to 6 do nothing for a deleted hub: its reports, parked deletions and parked sends are
 dropped, and its other rows are left to the purge.
@@ -33,6 +34,7 @@ from shared.feedback.reports import apply_reports
 from shared.feedback.retention import HISTORY_DELETED, delete_old_history
 from shared.hubs.purge import purge_deleted_hubs
 from shared.messages import QUEUE_DELAY_LIMIT, schedule_plan
+from shared.metrics.retention import prune_metrics
 from shared.store.feedback import Action
 from shared.store.hygiene import HygieneStore
 from shared.store.notifications import NotificationState
@@ -72,6 +74,8 @@ async def run_hygiene() -> HygieneReport:
     await remove_expired(engine, tally, now, skip_hubs=gone)
     released = await _release_due_schedules(engine, gone)
     purged = await purge_deleted_hubs(engine, deleted, now)
+    await prune_metrics(engine, now)
+    await engine.metrics.flush()  # what this run pruned, before the process may stop
     report = HygieneReport(
         finished_writes=tally.total(WRITES_FINISHED),
         released_schedules=released,

@@ -21,6 +21,7 @@ from shared.fanout.walk import Audience, walk_step
 from shared.fanout.worker import installation_platforms
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
+from shared.metrics.series import notification_key
 from shared.model.registration import id_field
 from shared.registry import access
 from shared.sending.formats import delivery_platform
@@ -82,6 +83,15 @@ def _meta(hub: Hub, send: SendRequest, now: datetime, ttl: float) -> Notificatio
     )
 
 
+def _kind(send: SendRequest, route: SendRoute) -> str:
+    """What kind of send it is, for the hub's metrics (a test send counts as ``test``)."""
+    if route is SendRoute.BATCH:
+        return "batch"
+    if send.is_direct:
+        return "direct"
+    return "broadcast" if send.tag_expression is None else "tag"
+
+
 def _created(location: str) -> HttpAnswer:
     return HttpAnswer(201, b"", {"Location": location, "Content-Type": XML_CONTENT_TYPE})
 
@@ -102,6 +112,7 @@ async def handle_messages(request: HttpRequestData) -> tuple[HttpAnswer, list[st
         return await _test_send(engine, hub, send, now), []
     meta = _meta(hub, send, now, engine.settings.notification_ttl_seconds)
     await engine.notifications.create(meta)
+    engine.metrics.count(hub.name, notification_key(_kind(send, route), send.format.value))
     location = (
         f"{_base_url(request)}/{hub.name}/messages/{meta.notification_id}?api-version={API_VERSION}"
     )
@@ -125,6 +136,7 @@ async def handle_scheduled(request: HttpRequestData) -> HttpAnswer:
     )
     meta = _meta(hub, send, now, engine.settings.notification_ttl_seconds)
     await engine.notifications.create(meta)
+    engine.metrics.count(hub.name, notification_key("scheduled", send.format.value))
     await schedule_plan(engine, meta, now)
     location = (
         f"{_base_url(request)}/{hub.name}/schedulednotifications/{meta.notification_id}"
@@ -213,6 +225,8 @@ async def _test_send(engine: Engine, hub: Hub, send: SendRequest, now: datetime)
     """Up to 10 devices, delivered now; the answer names each device's outcome."""
     targets = await _test_targets(engine, hub, send, now)
     delivery = await deliver(engine.senders, hub, "test", targets, renderer(send), now)
+    engine.metrics.count(hub.name, notification_key("test", send.format.value))
+    engine.metrics.record(hub.name, delivery.tally)
     failed = {(f["installationId"], f.get("template")): f for f in delivery.result.failures}
     retrying = {(t.installation_id, t.template): o for t, o in delivery.retry}
     results = []

@@ -27,6 +27,7 @@ from shared.fanout.journal import log_if_completed, step_failures
 from shared.fanout.retries import schedule_retries
 from shared.fanout.select import Target
 from shared.hubs.model import Hub
+from shared.metrics.otel import span
 from shared.sending.outcomes import NhOutcome
 from shared.sending.request import SendRequest
 from shared.store.notifications import NotificationMeta, StepResult, StepRow
@@ -109,7 +110,11 @@ class StepRun:
                 give_up(delivery)
             return delivery
 
-        await self._slices(keyed, one_slice)
+        meta = self.meta
+        with span(
+            "herald.send.step", hub=meta.hub, notification=meta.notification_id, step=self.key
+        ):
+            await self._slices(keyed, one_slice)
 
     async def abandon(self, keyed: Sequence[Keyed], outcome: NhOutcome, reason: str) -> None:
         """Count every pending target as never sent, with ``reason``."""
@@ -166,6 +171,7 @@ class StepRun:
         )
 
     def _fold(self, delivery: Delivery) -> None:
+        self.engine.metrics.record(self.meta.hub, delivery.tally)
         for platform, outcomes in delivery.result.counts.items():
             for outcome, number in outcomes.items():
                 self.result.count(platform, outcome, number)

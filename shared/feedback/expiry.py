@@ -17,6 +17,7 @@ from datetime import datetime
 from shared.engine import Engine
 from shared.errors import HeraldError, NotFoundError
 from shared.feedback.registry import Tally, Verdict, rewrite
+from shared.metrics.devices import pruned
 from shared.model.device import Device
 from shared.model.installation import Installation
 from shared.model.validation import format_datetime
@@ -56,6 +57,7 @@ async def _remove_if_expired(
         return
     reason = f"expirationTime {format_datetime(removed.expiration_time)} passed"
     await engine.feedback.add(key.hub, _entry(removed, Action.REMOVED, reason, now))
+    engine.metrics.record(key.hub, pruned(removed.platform.value, removed=True))
     tally.add(key.hub, Action.REMOVED.value)
 
 
@@ -104,6 +106,7 @@ async def _delete_if_still_expired(
     grace = engine.settings.expired_channel_delete_seconds or 0.0
     reason = f"pushChannelExpired for longer than {grace:g} s"
     await engine.feedback.add(hub.name, _entry(removed, Action.DELETED, reason, now))
+    engine.metrics.record(hub.name, pruned(removed.platform.value, removed=True))
     tally.add(hub.name, Action.DELETED.value)
 
 

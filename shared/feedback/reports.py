@@ -23,6 +23,7 @@ from math import ceil
 from shared.engine import Engine
 from shared.errors import BadRequestError, HeraldError, NotFoundError
 from shared.feedback.registry import Decide, Tally, Verdict, rewrite
+from shared.metrics.devices import pruned
 from shared.model.channels import parse_push_channel
 from shared.model.device import Device
 from shared.model.registration import Registration
@@ -99,6 +100,9 @@ async def _apply_in_order(
                 deletion, now + timedelta(seconds=grace)
             )
         await engine.feedback.settle(report, FeedbackEntry.of(dead, action, now))
+        if action is not Action.UNMATCHED:
+            removed = action is Action.DELETED
+            engine.metrics.record(report.hub, pruned(dead.platform, removed=removed))
         tally.add(report.hub, action.value)
         tally.add_report_day(report.hub, dead.reported_at)
 

@@ -32,6 +32,7 @@ from shared.errors import (
 )
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
+from shared.metrics.series import registry_key
 from shared.model.registration import (
     Registration,
     implied_registrations,
@@ -131,6 +132,7 @@ async def _get_implied(
     caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     key = InstallationKey.of(hub.name, installation_id, hub.shard_count)
     stored = await engine.installations.read(key, max_tags=hub.max_tags)
+    engine.metrics.count(hub.name, registry_key("read"))
     installation = None if stored is None else stored.installation
     if stored is None or installation is None:
         raise NotFoundError(NOT_FOUND)
@@ -150,6 +152,7 @@ async def _get(
     caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     key = _key(hub, validate_registration_id(registration_id))
     stored = await engine.installations.read(key, max_tags=hub.max_tags)
+    engine.metrics.count(hub.name, registry_key("read"))
     registration = None if stored is None else stored.registration
     if stored is None or registration is None:
         raise NotFoundError(NOT_FOUND)

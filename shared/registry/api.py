@@ -16,6 +16,7 @@ from shared.engine import Engine, get_engine
 from shared.errors import BadRequestError, NotFoundError, PayloadTooLargeError
 from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
+from shared.metrics.series import registry_key
 from shared.model.installation import Installation, parse_installation
 from shared.model.patch import apply_patch, parse_patch
 from shared.model.validation import validate_installation_id
@@ -80,6 +81,7 @@ async def _get(
 ) -> HttpAnswer:
     caller = await caller_of(engine, hub, request, AccessRight.LISTEN)
     installation = _live(await engine.installations.read(key, max_tags=hub.max_tags))
+    engine.metrics.count(hub.name, registry_key("read"))
     if installation is None:
         raise NotFoundError("Installation not found.")
     access.check_read(caller, hub, installation)

@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 from shared.engine import Engine
 from shared.errors import ConflictError
 from shared.hubs.model import Hub
+from shared.metrics.devices import registry_change
 from shared.model.channels import InstallationPlatform
 from shared.model.device import Device
 from shared.model.installation import Installation
@@ -75,6 +76,9 @@ async def write_device(
         except LostRace:
             await _back_off(attempt)
             continue
+        previous = None if stored is None else stored.document
+        operation = "create" if result is SaveResult.CREATED else "update"
+        engine.metrics.record(hub.name, registry_change(operation, previous, new))
         before = 0 if stored is None else stored.version
         return Written(new, before if result is SaveResult.UNCHANGED else before + 1, result)
     raise ConflictError("It kept changing under this write; try again.")
@@ -102,5 +106,6 @@ async def delete_device(
         except LostRace:
             await _back_off(attempt)
             continue
+        engine.metrics.record(hub.name, registry_change("delete", stored.document, None))
         return True
     raise ConflictError("It kept changing under this delete; try again.")

@@ -114,6 +114,10 @@ class HubStore:
         self._cache[name] = (time.monotonic() + CACHE_SECONDS, hub)
         return hub
 
+    def was_read(self, name: str) -> bool:
+        """Whether this process has read the hub ``name`` (no I/O)."""
+        return name in self._cache
+
     async def create_hub(self, hub: Hub) -> Hub:
         """Store a new hub; :class:`ConflictError` if the name is taken, by a hub or by the
         tombstone of one whose purge has not ended."""

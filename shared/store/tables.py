@@ -18,8 +18,9 @@ TAG_INDEX = "tagindex"
 NOTIFICATIONS = "notifications"
 FEEDBACK = "feedback"
 SCHEDULED = "scheduled"
+METRICS = "metrics"
 
-ALL_TABLES = (HUBS, INSTALLATIONS, TAG_INDEX, NOTIFICATIONS, FEEDBACK, SCHEDULED)
+ALL_TABLES = (HUBS, INSTALLATIONS, TAG_INDEX, NOTIFICATIONS, FEEDBACK, SCHEDULED, METRICS)
 
 TRANSACTION_LIMIT = 100  # rows per table transaction, all in one partition
 _DELETES_IN_FLIGHT = 4  # delete transactions sent at once

@@ -80,6 +80,8 @@ async def _populate(engine: Engine, hub: Hub, devices: int = 24) -> None:
     hygiene = HygieneStore(engine.tables)
     await hygiene.schedule_deletion(DueDeletion(hub.name, "d2", "apns", "0002"), now)
     await hygiene.add_to_summary(hub.name, {"expired": 1}, set(), now)
+    engine.metrics.count(hub.name, "r|create", 10)
+    await engine.metrics.flush()  # its minute, hour and day rows
 
 
 def _past_settling(engine: Engine) -> datetime:
