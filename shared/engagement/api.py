@@ -16,6 +16,7 @@ from shared.auth.sas import AccessRight
 from shared.engine import get_engine
 from shared.errors import BadRequestError, NotFoundError, PayloadTooLargeError
 from shared.http import HttpAnswer, HttpRequestData
+from shared.metrics import count_event
 from shared.model.validation import validate_installation_id
 from shared.registry import access
 from shared.request_json import parse_request_json
@@ -65,5 +66,6 @@ async def handle_events(request: HttpRequestData) -> HttpAnswer:
     if installation is None:
         raise NotFoundError("Installation not found.")
     access.check_read(caller, hub, installation)
-    await engine.events.record(hub.name, notification_id, event.installation_id, event.kind)
+    if await engine.events.record(hub.name, notification_id, event.installation_id, event.kind):
+        await count_event(hub.name, event.kind)  # a repeat is not counted twice
     return HttpAnswer(204)

@@ -4,7 +4,10 @@ hub's list of recent notifications; refused in NH's XML error format when wrong.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections import Counter
 
 import httpx
 from sending.conftest import Stack
@@ -41,10 +44,30 @@ async def test_an_open_is_counted_once_per_installation_and_kind(stack: Stack) -
 
         details = await finished_json(stack, http, notification)
         listed = await http.get("/messages", headers=stack.nh.headers())
+        opens = await _metered_opens(stack, http, {"opened": 2, "actioned": 1})
     assert details["events"] == {"opened": 2, "actioned": 1}
     assert listed.status_code == 200, listed.text
     [summary] = [n for n in listed.json()["notifications"] if n["notificationId"] == notification]
     assert summary["events"] == {"opened": 2, "actioned": 1}
+    assert opens == {"opened": 2, "actioned": 1}  # the hub's metrics count each mark once
+
+
+async def _metered_opens(
+    stack: Stack, http: httpx.AsyncClient, expected: dict[str, int], timeout: float = 60
+) -> dict[str, int]:
+    """The hub's ``opens`` in its metrics, once they reach ``expected`` or the time is up
+    (each process writes its counts every few seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = await http.get("/metrics", headers=stack.nh.headers())
+        assert answer.status_code == 200, answer.text
+        opens: Counter[str] = Counter()
+        for bucket in answer.json()["buckets"]:
+            for entry in bucket.get("opens", []):
+                opens[entry["kind"]] += entry["count"]
+        if dict(opens) == expected or time.monotonic() > deadline:
+            return dict(opens)
+        await asyncio.sleep(0.5)
 
 
 async def test_bad_reports_get_nh_errors_and_count_nothing(stack: Stack) -> None:
