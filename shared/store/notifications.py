@@ -11,6 +11,7 @@ never delivers again to a device it already reached. Telemetry is one partition 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -35,6 +36,7 @@ MAX_FAILURES_BYTES = 60 * 1024
 _PART_BYTES = 64 * 1024  # a binary property's limit
 _MAX_PARTS = 14  # an entity holds 1 MiB in all
 _ID_CLOCK = 2**48 - 1  # milliseconds: ids made before the year 10889 list newest first
+ID_RANGES = 16  # an id's first hex digit
 _NOTIFICATION_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 MAX_LISTED = 100  # notifications one listing page may hold
 DEFAULT_LISTED = 20
@@ -90,9 +92,17 @@ class StepRow:
 
 
 def new_notification_id(now: datetime) -> str:
-    """32 hex digits: the time counted down, so a hub's partitions sort newest first, then 80
-    random bits."""
-    return f"{_ID_CLOCK - int(now.timestamp() * 1000):012x}{secrets.token_hex(10)}"
+    """32 hex digits: a random range (one of 16), the time counted down, then 76 random bits.
+    Within a range a hub's partitions sort newest first, so a listing merges 16 key-range
+    queries; the ranges keep a busy hub's new partitions off one end of the table, which
+    would put every send's writes on one partition server (Storage's prepend anti-pattern)."""
+    countdown = _ID_CLOCK - int(now.timestamp() * 1000)
+    return f"{secrets.randbelow(ID_RANGES):x}{countdown:012x}{secrets.token_hex(10)[:19]}"
+
+
+def _age_order(notification_id: str) -> str:
+    """Sorts ids newest first across their ranges."""
+    return notification_id[1:]
 
 
 def check_notification_id(text: str) -> str:
@@ -117,10 +127,11 @@ def _partition(hub: str, notification_id: str) -> str:
     return f"{hub}~{notification_id}"
 
 
-def _listing_range(hub: str) -> tuple[str, str]:
-    """Every notification partition of ``hub`` (ids are hex), and nothing after them: the
+def _listing_range(hub: str, first_digit: int) -> tuple[str, str]:
+    """The notification partitions of ``hub`` whose ids begin with the hex digit: the
     partitions that sort after ``{hub}~~`` hold other rows of the hub's (its events)."""
-    return f"{hub}~", f"{hub}~~"
+    digit = f"{first_digit:x}"
+    return f"{hub}~{digit}", f"{hub}~{chr(ord(digit) + 1)}"
 
 
 def _failures_bytes(failures: Sequence[Mapping[str, str]]) -> tuple[bytes, int]:
@@ -329,25 +340,32 @@ class NotificationStore:
         self, hub: str, *, top: int, after: str | None = None
     ) -> list[NotificationMeta]:
         """Up to ``top`` of the hub's notifications, newest first, from the one after the
-        notification ``after`` on. One key-range query: ids begin with the time counted down."""
+        notification ``after`` on: the newest ``top`` of each id range, merged."""
         table = await self._tables.get(NOTIFICATIONS)
-        low, high = _listing_range(hub)
-        rows = table.query_entities(
-            "PartitionKey gt @low and PartitionKey lt @high and RowKey eq @meta",
-            parameters={
-                "low": low if after is None else _partition(hub, after),
-                "high": high,
-                "meta": META,
-            },
-            results_per_page=min(top, MAX_LISTED),
+
+        async def newest(first_digit: int) -> list[NotificationMeta]:
+            low, high = _listing_range(hub, first_digit)
+            if after is not None:
+                low += _age_order(after)  # this range's ids older than ``after``
+            rows = table.query_entities(
+                "PartitionKey gt @low and PartitionKey lt @high and RowKey eq @meta",
+                parameters={"low": low, "high": high, "meta": META},
+                results_per_page=min(top, MAX_LISTED),
+            )
+            found: list[NotificationMeta] = []
+            async for entity in rows:
+                partition = str(entity["PartitionKey"])
+                found.append(_meta(hub, partition[len(hub) + 1 :], entity))
+                if len(found) >= top:
+                    break
+            return found
+
+        ranges = await asyncio.gather(*(newest(digit) for digit in range(ID_RANGES)))
+        merged = sorted(
+            (meta for found in ranges for meta in found),
+            key=lambda meta: _age_order(meta.notification_id),
         )
-        found: list[NotificationMeta] = []
-        async for entity in rows:
-            partition = str(entity["PartitionKey"])
-            found.append(_meta(hub, partition[len(low) :], entity))
-            if len(found) >= top:
-                break
-        return found
+        return merged[:top]
 
 
 SCHEDULED_PARTITION = "scheduled"  # one partition of every hub's parked sends

@@ -1,7 +1,8 @@
 // Drives the dashboard in headless Chromium as a user would, and prints what the page showed
 // as one JSON object. Argument: a JSON object with base, connectionString, hub,
-// wrongConnectionString (a key the hub does not have), notificationId, installationId, artifacts (a folder) and metrics (an answer to serve for
-// GET /{hub}/metrics in a second pass, in place of the route).
+// wrongConnectionString (a key the hub does not have), notificationId, installationId and
+// artifacts (a folder). The charts come from the hub's live metrics route; a second pass
+// answers that route with a 404, as a Herald with metrics off does.
 import { chromium } from "playwright-core";
 
 const input = JSON.parse(process.argv[2]);
@@ -41,9 +42,13 @@ try {
   const row = page.locator(`tr[data-notification-id="${input.notificationId}"]`);
   await row.waitFor();
   seen.row = await row.locator("td").allTextContents();
-  await page.locator("#metrics-message").waitFor();
-  seen.metricsMessage = await page.textContent("#metrics-message");
-  seen.chartsHiddenWithoutMetrics = await page.locator("#charts").isHidden();
+  await page.locator("#chart-deliveries svg.stacked").waitFor();
+  seen.chartBars = await page.locator("#chart-deliveries svg.stacked rect").count();
+  seen.failureBars = await page.locator("#chart-failures svg.bars text").allTextContents();
+  seen.registryBars = await page.locator("#chart-registry svg.bars text").allTextContents();
+  seen.platformTable = await page.locator("#table-platforms").innerText();
+  seen.metricsHidden = await page.locator("#metrics-message").isHidden();
+  seen.chartsShown = await page.locator("#charts").isVisible();
   seen.storedSession = await page.evaluate(() => sessionStorage.getItem("herald.dashboard") !== null);
 
   await row.click();
@@ -58,21 +63,17 @@ try {
   await page.locator("#trace-result").waitFor();
   seen.trace = await page.locator("#trace-result tbody tr").evaluateAll(
     (rows) => rows.map((tr) => [...tr.cells].map((td) => td.textContent)));
-  await page.screenshot({ path: `${input.artifacts}/dashboard-no-metrics.png`, fullPage: true });
-
-  // Second pass: the metrics route answering as docs say, drawn as charts.
-  await page.route("**/metrics?**", (route) =>
-    route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(input.metrics) }));
-  await page.click("#refresh");
-  await page.locator("#chart-deliveries svg.stacked").waitFor();
-  seen.chartBars = await page.locator("#chart-deliveries svg.stacked rect").count();
-  seen.failureBars = await page.locator("#chart-failures svg.bars text").allTextContents();
-  seen.registryBars = await page.locator("#chart-registry svg.bars text").allTextContents();
-  seen.platformTable = await page.locator("#table-platforms").innerText();
-  seen.metricsHidden = await page.locator("#metrics-message").isHidden();
-  seen.chartsShown = await page.locator("#charts").isVisible();
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${input.artifacts}/dashboard.png`, fullPage: true });
+
+  // Second pass: no metrics route (metrics off), said plainly instead of charts.
+  await page.route("**/metrics?**", (route) =>
+    route.fulfill({ status: 404, contentType: "application/xml", body: "<Error><Code>404</Code><Detail>Not found</Detail></Error>" }));
+  await page.click("#refresh");
+  await page.locator("#metrics-message").waitFor();
+  seen.metricsMessage = await page.textContent("#metrics-message");
+  seen.chartsHiddenWithoutMetrics = await page.locator("#charts").isHidden();
+  await page.screenshot({ path: `${input.artifacts}/dashboard-no-metrics.png`, fullPage: true });
 } finally {
   await browser.close();
 }

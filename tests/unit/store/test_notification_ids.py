@@ -20,11 +20,18 @@ _GAPS = st.timedeltas(min_value=timedelta(milliseconds=1), max_value=timedelta(d
 
 
 @given(earlier=_TIMES, later_by=_GAPS)
-def test_a_later_id_sorts_first(earlier: datetime, later_by: timedelta) -> None:
+def test_a_later_id_sorts_first_past_its_range_digit(
+    earlier: datetime, later_by: timedelta
+) -> None:
     first, second = new_notification_id(earlier), new_notification_id(earlier + later_by)
     assert len(first) == len(second) == 32
     assert set(first + second) <= set("0123456789abcdef")
-    assert second < first
+    assert second[1:] < first[1:]
+
+
+def test_ids_made_at_once_spread_over_every_range() -> None:
+    now = datetime.now(UTC)
+    assert {new_notification_id(now)[0] for _ in range(2000)} == set("0123456789abcdef")
 
 
 @pytest.mark.parametrize(
