@@ -31,7 +31,7 @@ from shared.pns.registry import build_sender
 from shared.sending.formats import delivery_platform
 from shared.sending.outcomes import NhOutcome, nh_outcome
 from shared.sending.pacing import paced
-from shared.sending.payloads import device_from_view, messages_for
+from shared.sending.payloads import NativeMessages, device_from_view, messages_for
 from shared.sending.request import SendRequest
 from shared.store.feedback import DeadHandle
 from shared.store.notifications import StepResult
@@ -47,7 +47,9 @@ def renderer(request: SendRequest, notification_id: str | None = None) -> Render
     """Render targets of ``request``: its native payload, or the target's template. A template
     may name the notification's id as the property ``heraldNotificationId`` (unless the send
     gives that property itself), so an app can report opens (shared.engagement)."""
-    if notification_id is not None and request.is_template:
+    if not request.is_template:
+        return _native_renderer(request)
+    if notification_id is not None:
         given = request.properties or {}
         request = replace(request, properties={NOTIFICATION_ID_PROPERTY: notification_id, **given})
 
@@ -62,6 +64,23 @@ def renderer(request: SendRequest, notification_id: str | None = None) -> Render
             reason = f"the {request.format.value} format does not reach {target.platform}"
             return Outcome(OutcomeKind.PAYLOAD_REJECTED, device.handle, None, reason)
         result = results[0]
+        return result if isinstance(result, PushMessage) else result.to_outcome()
+
+    return render
+
+
+def _native_renderer(request: SendRequest) -> Render:
+    """A native send's render: the same payload for every device, so no device is parsed."""
+    natives = NativeMessages(request)
+
+    def render(target: Target) -> PushMessage | Outcome:
+        platform = delivery_platform(target.platform)
+        if platform is None:
+            return Outcome(OutcomeKind.PAYLOAD_REJECTED, "", None, "no sender for this platform")
+        result = natives.for_view(platform, target.view)
+        if result is None:
+            reason = f"the {request.format.value} format does not reach {target.platform}"
+            return Outcome(OutcomeKind.PAYLOAD_REJECTED, handle_of(target), None, reason)
         return result if isinstance(result, PushMessage) else result.to_outcome()
 
     return render

@@ -82,11 +82,7 @@ def device_from_view(installation_id: str, view: Mapping[str, Any]) -> Device | 
     platform = delivery_platform(str(view["platform"]))
     if platform is None:
         return None
-    channel = view["channel"]
-    keys = None
-    if isinstance(channel, Mapping):
-        keys = WebPushKeys(p256dh=channel["p256dh"], auth=channel["auth"])
-        channel = channel["endpoint"]
+    handle, keys = channel_of(view)
     templates = {
         name: DeviceTemplate(t["body"], dict(t.get("headers") or {}), t.get("expiry"))
         for name, t in (view.get("templates") or {}).items()
@@ -94,11 +90,43 @@ def device_from_view(installation_id: str, view: Mapping[str, Any]) -> Device | 
     return Device(
         installation_id=installation_id,
         platform=platform,
-        handle=str(channel),
+        handle=handle,
         web_push_keys=keys,
         templates=templates,
         variables=view.get("variables") or {},
     )
+
+
+def channel_of(view: Mapping[str, Any]) -> tuple[str, WebPushKeys | None]:
+    """A delivery view's handle, and its Web Push keys if it has them."""
+    channel = view["channel"]
+    if isinstance(channel, Mapping):
+        keys = WebPushKeys(p256dh=channel["p256dh"], auth=channel["auth"])
+        return str(channel["endpoint"]), keys
+    return str(channel), None
+
+
+class NativeMessages:
+    """A native send's message for each device: the same payload and headers for every
+    device, so each platform's size limit is checked once, not once per device."""
+
+    def __init__(self, request: SendRequest) -> None:
+        self._request = request
+        self._too_big: dict[Platform, str | None] = {}
+
+    def for_view(self, platform: Platform, view: Mapping[str, Any]) -> RenderResult | None:
+        """The message for the device ``view`` describes; None when the send's format does
+        not reach its platform."""
+        request = self._request
+        if platform not in request.platforms:
+            return None
+        handle, keys = channel_of(view)
+        if platform not in self._too_big:
+            self._too_big[platform] = oversize_reason(platform, request.payload, request.headers)
+        too_big = self._too_big[platform]
+        if too_big is not None:
+            return RenderFailure(handle, too_big)
+        return PushMessage(handle, request.payload, request.headers, keys)
 
 
 def messages_for(
