@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from azure.core.exceptions import (
     HttpResponseError,
@@ -198,9 +198,9 @@ class TableRows:
     ) -> AsyncHttpResponse:
         request_id = f"{_PROCESS_ID}-{next(_REQUEST_IDS)}"  # for Storage's logs, as the SDK's
         all_headers = {**self._headers, "x-ms-client-request-id": request_id, **(headers or {})}
+        if params:  # encoded here: the transport's request would append them as they are
+            url = f"{url}?{urlencode(params, quote_via=quote)}"
         request = HttpRequest(method, url, headers=all_headers)
-        if params:
-            request.format_parameters(dict(params))
         if body is not None:
             request.set_bytes_body(body)
         response = (await self._pipeline.run(request, stream=False)).http_response

@@ -19,8 +19,9 @@ from shared.store.rows import Row, TableRows, decode, with_parameters
 from support.stack import engine_for
 
 TABLE = "rowstest"
+FIXTURE_SCOPE = HealthCheck.function_scoped_fixture  # the module's engine serves every example
 
-keys = st.text(
+keys = st.text(  # what Table storage allows in a key
     st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\#?"),
     min_size=1,
     max_size=40,
@@ -132,6 +133,23 @@ async def test_pages_follow_the_continuation_in_key_order(engine: Engine) -> Non
     typed, _ = await rows.page(query, top=1, metadata=True)
     assert typed[0]["V"] == b"\x00" * 5
     assert typed[0].etag
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(partition=keys, row=keys)
+async def test_a_page_finds_any_key_its_filter_names(
+    engine: Engine, partition: str, row: str
+) -> None:
+    """Filter values reach the service whole, whatever they hold (&, +, %, #, quotes...)."""
+    rows, _ = await _both(engine)
+    await rows.upsert({"PartitionKey": partition, "RowKey": row, "N": 1})
+    query = with_parameters("PartitionKey eq @pk and RowKey eq @rk", {"pk": partition, "rk": row})
+    page, resume = await rows.page(query, top=10, select=["RowKey", "N"])
+    assert [(r["RowKey"], r["N"]) for r in page] == [(row, 1)]
+    assert resume is None
+    assert (await rows.get(partition, row, select=["N"]))["N"] == 1
 
 
 def test_decode_reads_seven_fraction_digits_and_drops_the_service_properties() -> None:
