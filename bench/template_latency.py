@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/template_latency.py [--ordinary 1000] [--worst 1000] [--rounds 5]
                                                [--clients 2] [--idle-seconds 5]
+                                               [--topology one split ...]
 
 Azurite, the PNS simulators (``python -m emulator.pns``) and the Functions host each run as
 their own process, stopped by PID. ``--ordinary`` APNs installations with a one-expression
@@ -18,8 +19,15 @@ per device, so that no compiled template is shared. Each round:
    with a wrong key, which the host answers 401 without a storage call, one request at a time:
    first for ``--idle-seconds`` with no send, then during the ordinary and the worst-case send.
 
-It prints p50 and p99 per operation and phase over all rounds, the worst case's p99 beside the
-idle p99 of the same run (the goal is at most 2x), and the host CPU of both sends.
+Each ``--topology`` runs its rounds in turn against the same storage: ``one``, a single host
+serving the API and running the queue work on one event loop (Consumption, a container,
+``make run``); ``split``, an API host whose queue and timer functions are disabled beside a
+worker host whose HTTP functions are (``AzureWebJobs.<name>.Disabled``), as Flex Consumption's
+per-function scaling places them, or two apps from one package.
+
+It prints, per topology, p50 and p99 per operation and phase over all rounds, the worst case's
+p99 beside the idle p99 of the same run (the goal is at most 2x), and the hosts' CPU of both
+sends.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +53,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from pns_process import cpu_seconds, simulators  # noqa: E402
 
 from devstack.simulated import app_settings, hub_credentials  # noqa: E402
+from emulator.app import discover  # noqa: E402
 from emulator.azurite import Azurite  # noqa: E402
 from shared.hubs.model import Hub  # noqa: E402
 from shared.model.installation import parse_installation  # noqa: E402
@@ -62,6 +71,10 @@ PHASES = ("idle", "ordinary send", "worst-case send")
 # GET 401: a GET signed with the wrong key, answered by the host alone (the hub is cached), so
 # it shows the host's own responsiveness apart from the storage emulator's.
 OPERATIONS = ("GET", "PUT", "GET 401")
+TOPOLOGIES = {
+    "one": "one host: API and queue work on one event loop",
+    "split": "split: an API host beside a worker host",
+}
 
 
 def _token(n: int) -> str:
@@ -170,14 +183,18 @@ class SendFigures:
     outcomes: dict[str, int]
 
 
+def _hosts_cpu(hosts: list[HostProcess]) -> float:
+    return sum(cpu_seconds(host.pid) for host in hosts)
+
+
 async def _timed_send(
-    host: HostProcess, http: httpx.AsyncClient, caller: NhCaller, tags: str
+    hosts: list[HostProcess], http: httpx.AsyncClient, caller: NhCaller, tags: str
 ) -> SendFigures:
-    cpu = cpu_seconds(host.pid)
+    cpu = _hosts_cpu(hosts)
     started = time.perf_counter()
     notification = await _send(http, caller, tags, largest_properties())
     outcomes = await _finished(http, caller, notification)
-    return SendFigures(time.perf_counter() - started, cpu_seconds(host.pid) - cpu, outcomes)
+    return SendFigures(time.perf_counter() - started, _hosts_cpu(hosts) - cpu, outcomes)
 
 
 # --- the latency probe ----------------------------------------------------------------------
@@ -250,34 +267,39 @@ class Figures:
 
 
 async def _round(
-    host: HostProcess, caller: NhCaller, probe: Probe, args: argparse.Namespace, figures: Figures
+    hosts: list[HostProcess],
+    caller: NhCaller,
+    probe: Probe,
+    args: argparse.Namespace,
+    figures: Figures,
 ) -> None:
+    """``hosts[0]`` takes the API's requests; all of them run the queue work between them."""
     async with caller.client() as http:
         http.timeout = httpx.Timeout(60.0)
-        figures.ordinary.append(await _timed_send(host, http, caller, ORDINARY))
-        figures.worst.append(await _timed_send(host, http, caller, f"{ORDINARY} || {WORST}"))
+        figures.ordinary.append(await _timed_send(hosts, http, caller, ORDINARY))
+        figures.worst.append(await _timed_send(hosts, http, caller, f"{ORDINARY} || {WORST}"))
         print(
             f"  quiet sends: ordinary {figures.ordinary[-1].host_cpu:.2f} s host CPU, "
             f"worst case {figures.worst[-1].host_cpu:.2f} s",
             flush=True,
         )
-        async with _probing(host.url, probe, args.clients):
+        async with _probing(hosts[0].url, probe, args.clients):
             probe.phase = "idle"
             await asyncio.sleep(args.idle_seconds)
             probe.phase = "ordinary send"
-            await _timed_send(host, http, caller, ORDINARY)
+            await _timed_send(hosts, http, caller, ORDINARY)
             probe.phase = "worst-case send"
-            await _timed_send(host, http, caller, f"{ORDINARY} || {WORST}")
+            await _timed_send(hosts, http, caller, f"{ORDINARY} || {WORST}")
 
 
 def _quantile(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] * 1000
 
 
-def _report(args: argparse.Namespace, probe: Probe, figures: Figures) -> None:
+def _report(args: argparse.Namespace, topology: str, probe: Probe, figures: Figures) -> None:
     print(
-        f"\nAPI latency through the Listen key, {args.clients} clients, {args.rounds} rounds "
-        f"({args.ordinary:,} ordinary devices, {args.worst:,} worst-case):"
+        f"\n[{TOPOLOGIES[topology]}] API latency through the Listen key, {args.clients} clients, "
+        f"{args.rounds} rounds ({args.ordinary:,} ordinary devices, {args.worst:,} worst-case):"
     )
     print(f"  {'operation':8} {'phase':16} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for op in OPERATIONS:
@@ -301,7 +323,7 @@ def _report(args: argparse.Namespace, probe: Probe, figures: Figures) -> None:
     print(f"  failed requests: {len(probe.errors)}")
     for error in probe.errors[:5]:
         print(f"    {error}")
-    print("\nHost CPU per send, nothing else running (median of the rounds):")
+    print("\nHosts' CPU per send, nothing else running (median of the rounds):")
     for name, sends in (("ordinary", figures.ordinary), ("worst case", figures.worst)):
         cpu = statistics.median(s.host_cpu for s in sends)
         seconds = statistics.median(s.seconds for s in sends)
@@ -310,33 +332,59 @@ def _report(args: argparse.Namespace, probe: Probe, figures: Figures) -> None:
         )
 
 
+def _topology_envs(topology: str, env: dict[str, str]) -> list[dict[str, str]]:
+    """The hosts' settings: the API host's first."""
+    if topology == "one":
+        return [env]
+    functions = discover(REPO, "")
+
+    def disabled(http: bool) -> dict[str, str]:
+        names = [f.name for f in functions if (f.trigger.type == "httpTrigger") is http]
+        return {f"AzureWebJobs.{name}.Disabled": "true" for name in names}
+
+    return [{**env, **disabled(http=False)}, {**env, **disabled(http=True)}]
+
+
 async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> None:
     state_dir = workdir / "pns"
     state_dir.mkdir()
     storage = azurite.connection_string
+    results: dict[str, tuple[Probe, Figures]] = {}
     with simulators(state_dir) as sims:
         credentials = hub_credentials(sims.endpoints, state_dir)
         hub = await create_hub(storage, "templatebench", credentials=credentials)
         await _seed(storage, hub, [_ordinary(n) for n in range(args.ordinary)])
         env = app_env(storage, **app_settings(sims.endpoints))
-        with running_host(REPO, env) as host:
-            caller = NhCaller(host.url, hub)
-            probe = Probe(caller.as_listen())
-            started = time.perf_counter()
-            await _register_all(caller.as_listen(), args.worst)
-            print(
-                f"{args.ordinary:,} ordinary devices seeded; {args.worst:,} worst-case devices "
-                f"registered through the Listen key in {time.perf_counter() - started:.0f} s, "
-                f"{len(worst_templates(0))} templates each of {TEMPLATE_LIMITS.expressions} "
-                f"$(a) terms in {TEMPLATE_LIMITS.body:,} characters; property 'a' of "
-                f"{len(largest_properties()) // 1000} KB",
-                flush=True,
-            )
-            figures = Figures()
-            for n in range(args.rounds):
-                print(f"Round {n + 1} of {args.rounds}:", flush=True)
-                await _round(host, caller, probe, args, figures)
-    _report(args, probe, figures)
+        for topology in args.topology:
+            with ExitStack() as running:
+                hosts = [
+                    running.enter_context(running_host(REPO, host_env))
+                    for host_env in _topology_envs(topology, env)
+                ]
+                caller = NhCaller(hosts[0].url, hub)
+                if not results:
+                    await _register_worst(caller, args)
+                print(f"{TOPOLOGIES[topology]}:", flush=True)
+                probe, figures = Probe(caller.as_listen()), Figures()
+                for n in range(args.rounds):
+                    print(f"Round {n + 1} of {args.rounds}:", flush=True)
+                    await _round(hosts, caller, probe, args, figures)
+                results[topology] = probe, figures
+    for topology, (probe, figures) in results.items():
+        _report(args, topology, probe, figures)
+
+
+async def _register_worst(caller: NhCaller, args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    await _register_all(caller.as_listen(), args.worst)
+    print(
+        f"{args.ordinary:,} ordinary devices seeded; {args.worst:,} worst-case devices "
+        f"registered through the Listen key in {time.perf_counter() - started:.0f} s, "
+        f"{len(worst_templates(0))} templates each of {TEMPLATE_LIMITS.expressions} "
+        f"$(a) terms in {TEMPLATE_LIMITS.body:,} characters; property 'a' of "
+        f"{len(largest_properties()) // 1000} KB",
+        flush=True,
+    )
 
 
 def _arguments() -> argparse.Namespace:
@@ -346,6 +394,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--topology", nargs="+", choices=list(TOPOLOGIES), default=list(TOPOLOGIES))
     return parser.parse_args()
 
 
