@@ -23,7 +23,7 @@ from shared.http import HttpAnswer, HttpRequestData
 from shared.hubs.model import Hub
 from shared.metrics.series import notification_key
 from shared.model.registration import id_field
-from shared.registry import access
+from shared.registry.api import hub_and_caller
 from shared.sending.formats import delivery_platform
 from shared.sending.outcomes import NhOutcome, nh_outcome
 from shared.sending.reports import (
@@ -55,10 +55,7 @@ def _base_url(request: HttpRequestData) -> str:
 
 
 async def _hub(engine: Engine, request: HttpRequestData, right: AccessRight) -> Hub:
-    hub = await engine.hubs.get_hub(request.route["hub"])
-    await access.authenticate(
-        request, hub, right, public_hosts=engine.settings.public_hosts, bearer=engine.bearer
-    )
+    hub, _ = await hub_and_caller(engine, request, right)
     return hub
 
 

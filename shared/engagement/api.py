@@ -19,6 +19,7 @@ from shared.http import HttpAnswer, HttpRequestData
 from shared.metrics import count_event
 from shared.model.validation import validate_installation_id
 from shared.registry import access
+from shared.registry.api import hub_and_caller
 from shared.request_json import parse_request_json
 from shared.store.installations import InstallationKey
 from shared.store.notifications import check_notification_id
@@ -49,14 +50,7 @@ def parse_event(body: bytes) -> Event:
 async def handle_events(request: HttpRequestData) -> HttpAnswer:
     """The one entry point of the message_events function."""
     engine = get_engine()
-    hub = await engine.hubs.get_hub(request.route["hub"])
-    caller = await access.authenticate(
-        request,
-        hub,
-        AccessRight.LISTEN,
-        public_hosts=engine.settings.public_hosts,
-        bearer=engine.bearer,
-    )
+    hub, caller = await hub_and_caller(engine, request, AccessRight.LISTEN)
     notification_id = check_notification_id(request.route.get("notificationId") or "")
     event = parse_event(request.body)
     await engine.notifications.get_meta(hub.name, notification_id)  # 404 when unknown

@@ -16,7 +16,7 @@ from shared.engine import get_engine
 from shared.http import HttpAnswer, HttpRequestData
 from shared.model.channels import parse_platform
 from shared.model.validation import parse_datetime
-from shared.registry import access
+from shared.registry.api import hub_and_caller
 from shared.registry.listing import (
     CONTINUATION_HEADER,
     decode_position,
@@ -30,14 +30,7 @@ from shared.store.scan import ScanPosition
 async def handle_feedback(request: HttpRequestData) -> HttpAnswer:
     """The one entry point of the feedback_api function."""
     engine = get_engine()
-    hub = await engine.hubs.get_hub(request.route["hub"])
-    await access.authenticate(
-        request,
-        hub,
-        AccessRight.MANAGE,
-        public_hosts=engine.settings.public_hosts,
-        bearer=engine.bearer,
-    )
+    hub, _ = await hub_and_caller(engine, request, AccessRight.MANAGE)
     query = request.query
     token = query.get("continuationToken")
     platform = query.get("platform")

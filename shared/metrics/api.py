@@ -34,7 +34,7 @@ from shared.metrics.series import (
 )
 from shared.model.validation import parse_datetime
 from shared.nh_wire import api_version_of
-from shared.registry import access
+from shared.registry.api import hub_and_caller
 
 MAX_BUCKETS = 1440
 DEFAULT_SPAN = timedelta(hours=1)
@@ -96,14 +96,7 @@ def metrics_json(
 async def handle_metrics(request: HttpRequestData) -> HttpAnswer:
     """The one entry point of the hub_metrics function."""
     engine = get_engine()
-    hub = await engine.hubs.get_hub(request.route["hub"])
-    await access.authenticate(
-        request,
-        hub,
-        AccessRight.MANAGE,
-        public_hosts=engine.settings.public_hosts,
-        bearer=engine.bearer,
-    )
+    hub, _ = await hub_and_caller(engine, request, AccessRight.MANAGE)
     api_version_of(request.query, request.headers)
     window = parse_window(request.query, datetime.now(UTC))
     await engine.metrics.flush()

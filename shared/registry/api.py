@@ -49,6 +49,15 @@ async def caller_of(
     )
 
 
+async def hub_and_caller(
+    engine: Engine, request: HttpRequestData, right: AccessRight
+) -> tuple[Hub, access.Caller]:
+    """The hub ``request`` names, and its caller once it has ``right`` there: how every route
+    under ``/{hub}`` starts."""
+    hub = await engine.hubs.get_hub(request.route["hub"])
+    return hub, await caller_of(engine, hub, request, right)
+
+
 async def _put(
     engine: Engine, hub: Hub, key: InstallationKey, request: HttpRequestData
 ) -> HttpAnswer:

@@ -18,7 +18,7 @@ from shared.errors import NotFoundError
 from shared.http import HttpAnswer, HttpRequestData
 from shared.model.installation import Installation
 from shared.model.validation import format_datetime, validate_installation_id
-from shared.registry import access
+from shared.registry.api import hub_and_caller
 from shared.sending.request import SendRequest
 from shared.store.installations import InstallationKey
 from shared.store.notifications import check_notification_id, listing_page
@@ -64,14 +64,7 @@ async def _judged(
 async def handle_trace(request: HttpRequestData) -> HttpAnswer:
     """The one entry point of the installation_trace function."""
     engine = get_engine()
-    hub = await engine.hubs.get_hub(request.route["hub"])
-    await access.authenticate(
-        request,
-        hub,
-        AccessRight.MANAGE,
-        public_hosts=engine.settings.public_hosts,
-        bearer=engine.bearer,
-    )
+    hub, _ = await hub_and_caller(engine, request, AccessRight.MANAGE)
     installation_id = validate_installation_id(request.route.get("installationId"))
     one = request.query.get("notificationId")
     top, after = listing_page(request.query)
