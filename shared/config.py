@@ -117,6 +117,11 @@ class Settings:
     purge_rows_per_run: int = 50_000
     # How log lines are written where they end in a stream (shared.log_format): text or json.
     log_format: str = TEXT
+    # Lines of an import file (or at most 1,000 devices of an export) one job step handles.
+    job_lines_per_step: int = 1000
+    # Blob origins ("127.0.0.1:10000", Azurite) a job's container URIs may name besides Azure
+    # Storage's own hosts; empty in production.
+    job_allowed_test_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -137,6 +142,8 @@ class Settings:
             purge_rows_per_run=_count(env, "HERALD_PURGE_ROWS_PER_RUN", 50_000),
             pages_in_flight=_count(env, "HERALD_PAGES_IN_FLIGHT", 4),
             log_format=_choice(env, "HERALD_LOG_FORMAT", FORMATS),
+            job_lines_per_step=_count(env, "HERALD_JOB_LINES_PER_STEP", 1000),
+            job_allowed_test_hosts=_split_list(env.get("HERALD_JOB_ALLOWED_TEST_HOSTS", "")),
             expired_channel_delete_seconds=(
                 _seconds(env, "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", 0.0)
                 if env.get("HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", "").strip()

@@ -14,8 +14,9 @@ TAG_INDEX = "tagindex"
 NOTIFICATIONS = "notifications"
 FEEDBACK = "feedback"
 SCHEDULED = "scheduled"
+JOBS = "jobs"
 
-ALL_TABLES = (HUBS, INSTALLATIONS, TAG_INDEX, NOTIFICATIONS, FEEDBACK, SCHEDULED)
+ALL_TABLES = (HUBS, INSTALLATIONS, TAG_INDEX, NOTIFICATIONS, FEEDBACK, SCHEDULED, JOBS)
 
 TRANSACTION_LIMIT = 100  # rows per table transaction, all in one partition
 _DELETES_IN_FLIGHT = 4  # delete transactions sent at once
