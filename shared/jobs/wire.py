@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from shared.errors import BadRequestError
 from shared.jobs.model import Job, JobType
 from shared.registrations.atom import (
+    ATOM_NS,
     NH_NS,
     XSI_NS,
     cdata,
@@ -69,6 +70,22 @@ def parse_job_request(body: bytes) -> JobRequest:
     return JobRequest(job_type, output, imported)
 
 
+def job_request_entry(
+    job_type: str, output_container_uri: str, import_file_uri: str | None = None
+) -> bytes:
+    """A job as a client submits it (the JS SDK's shape: the URIs in CDATA)."""
+    members = text_element("Type", job_type) + element(
+        "OutputContainerUri", cdata(output_container_uri)
+    )
+    if import_file_uri is not None:
+        members += element("ImportFileUri", cdata(import_file_uri))
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><entry xmlns="{ATOM_NS}">'
+        f'<content type="application/xml"><NotificationHubJob xmlns="{NH_NS}" '
+        f'xmlns:i="{XSI_NS}">{members}</NotificationHubJob></content></entry>'
+    ).encode()
+
+
 def _time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -110,3 +127,24 @@ def job_xml(job: Job) -> str:
         f'<NotificationHubJob xmlns="{NH_NS}" xmlns:i="{XSI_NS}">'
         f"{''.join(members)}</NotificationHubJob>"
     )
+
+
+def read_job_entry(body: bytes) -> dict[str, object]:
+    """A job entry as Herald answers it, as JSON (for the admin command): the members by
+    name, ``OutputProperties`` as an object."""
+    entry = parse_xml(body)
+    contents = [child for child in entry.children if child.name == "content"]
+    jobs = [child for c in contents for child in c.children if child.name == "NotificationHubJob"]
+    if len(jobs) != 1:
+        raise BadRequestError("The answer holds no NotificationHubJob.")
+    found: dict[str, object] = {}
+    for member in jobs[0].children:
+        if member.name == "OutputProperties":
+            pairs = {}
+            for pair in member.children:
+                fields = {field.name: field.text for field in pair.children}
+                pairs[fields.get("Key", "")] = fields.get("Value", "")
+            found[member.name] = pairs
+        else:
+            found[member.name] = member.text.strip()
+    return found
