@@ -26,6 +26,7 @@ from devstack.simulated import app_settings
 from emulator.azurite import ACCOUNT, ACCOUNT_KEY
 from emulator.pns import RunningSimulators
 from shared.engine import Engine
+from shared.jobs.wire import job_request_entry
 from shared.registrations.atom import ATOM_NS, NH_NS
 from support.processes import REPO, HostProcess, running_host
 from support.stack import NhCaller, app_env, engine_for
@@ -125,21 +126,6 @@ async def container(azurite: str) -> AsyncIterator[Container]:
     await made.aclose()
 
 
-def job_entry(job_type: str, output: str, import_file: str | None = None) -> bytes:
-    """A job as the JS SDK writes one: the URIs in CDATA."""
-    members = (
-        f"<Type>{job_type}</Type><OutputContainerUri><![CDATA[{output}]]></OutputContainerUri>"
-    )
-    if import_file is not None:
-        members += f"<ImportFileUri><![CDATA[{import_file}]]></ImportFileUri>"
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><entry xmlns="{ATOM_NS}">'
-        f'<content type="application/xml"><NotificationHubJob xmlns="{NH_NS}" '
-        f'xmlns:i="http://www.w3.org/2001/XMLSchema-instance">{members}</NotificationHubJob>'
-        "</content></entry>"
-    ).encode()
-
-
 @dataclass(frozen=True)
 class JobView:
     """A NotificationHubJob as the API answered it."""
@@ -178,7 +164,7 @@ async def submit(
     async with nh.client() as http:
         answer = await http.post(
             "/jobs",
-            content=job_entry(job_type, output, import_file),
+            content=job_request_entry(job_type, output, import_file),
             headers=nh.headers(**{"Content-Type": ENTRY}),
         )
     assert answer.status_code == 201, answer.text

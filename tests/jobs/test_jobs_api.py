@@ -11,9 +11,10 @@ from registrations.wire import apple, entry
 from sending.conftest import Stack
 
 from shared.jobs.lines import job_registration_id
+from shared.jobs.wire import job_request_entry
 from support.stack import NhCaller, installation
 
-from .conftest import ATOM, ENTRY, NH, Container, finished, job_entry, numbered, run_job, submit
+from .conftest import ATOM, ENTRY, NH, Container, finished, numbered, run_job, submit
 
 TOKENS = [f"{n:064x}" for n in range(1, 4)]
 
@@ -192,16 +193,19 @@ async def test_jobs_need_manage_and_a_well_formed_request(
     nh = stack.nh
     listen = nh.as_listen()
     async with nh.client() as http:
-        body = job_entry("ExportRegistrations", container.uri())
+        body = job_request_entry("ExportRegistrations", container.uri())
         refused = await http.post(
             "/jobs", content=body, headers=listen.headers(**{"Content-Type": ENTRY})
         )
         listed = await http.get("/jobs", headers=listen.headers())
         assert (refused.status_code, listed.status_code) == (403, 403)
         for bad, says in (
-            (job_entry("", container.uri()), "Type is required"),
-            (job_entry("ExportEverything", container.uri()), "is not a job type"),
-            (job_entry("ImportCreateRegistrations", container.uri()), "ImportFileUri is required"),
+            (job_request_entry("", container.uri()), "Type is required"),
+            (job_request_entry("ExportEverything", container.uri()), "is not a job type"),
+            (
+                job_request_entry("ImportCreateRegistrations", container.uri()),
+                "ImportFileUri is required",
+            ),
             (entry("<Something/>"), "is not a NotificationHubJob"),
         ):
             answer = await http.post("/jobs", content=bad, headers=nh.headers())
