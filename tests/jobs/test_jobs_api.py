@@ -4,7 +4,9 @@ and a whole registry exported, deleted and imported back, checked at the simulat
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 import xml.etree.ElementTree as ET
 
 from registrations.wire import apple, entry
@@ -12,7 +14,8 @@ from sending.conftest import Stack
 
 from shared.jobs.lines import job_registration_id
 from shared.jobs.wire import job_request_entry
-from support.stack import NhCaller, installation
+from support.processes import HostProcess
+from support.stack import NhCaller, create_hub, installation
 
 from .conftest import ATOM, ENTRY, NH, Container, finished, numbered, run_job, submit
 
@@ -254,3 +257,21 @@ async def test_export_delete_and_import_give_back_the_registry_each_device_once(
     assert ids == [export.job_id, delete.job_id, restore.job_id]
     again = await finished(nh, restore.job_id)
     assert again.status == "Completed"
+
+
+async def test_jobs_of_several_hubs_run_at_once(
+    stack: Stack, container: Container, app: HostProcess, azurite: str
+) -> None:
+    hubs = [stack.nh, NhCaller(app.url, await create_hub(azurite, f"jobs{uuid.uuid4().hex[:10]}"))]
+    for n in range(len(hubs)):
+        lines = [_line(apple(f"{n}{k:063x}", f"h{n}")) for k in range(120)]
+        await container.put(f"in{n}.txt", ("\n".join(lines) + "\n").encode())
+    submitted = [
+        (nh, await submit(nh, kind, container.uri(), container.uri(f"in{n}.txt")))
+        for n, nh in enumerate(hubs)
+        for kind in ("ImportCreateRegistrations", "ImportCreateRegistrations")
+    ]
+    done = await asyncio.gather(*(finished(nh, job.job_id) for nh, job in submitted))
+    assert [job.properties["SucceededCount"] for job in done] == ["120"] * 4
+    for nh in hubs:
+        assert len(await _feed(nh)) == 240  # two jobs of 120 lines each, every line once
