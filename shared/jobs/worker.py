@@ -90,7 +90,11 @@ async def handle_job_step(body: bytes, dequeue_count: int) -> list[str]:
         if dequeue_count < MAX_ATTEMPTS:
             raise
         log.exception("Hub %s: job %s failed its step %d", hub.name, job.job_id, job.step)
-        job = job.failing(f"Step {job.step} failed {MAX_ATTEMPTS} times: {error}")
+        # Herald's own storage failed, not the user's: its details stay in the log.
+        job = job.failing(
+            f"Step {job.step} failed {MAX_ATTEMPTS} times ({type(error).__name__}); "
+            "the host's log has the details. Submit the job again."
+        )
     try:
         job = await engine.jobs.replace_job(job)
     except LostRace:
