@@ -43,7 +43,7 @@ from azure.storage.blob import ContainerSasPermissions, generate_container_sas  
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient  # noqa: E402
 from pns_process import cpu_seconds  # noqa: E402
 
-from emulator.azurite import ACCOUNT, ACCOUNT_KEY, Azurite  # noqa: E402
+from emulator.azurite import ACCOUNT, ACCOUNT_KEY, Azurite, blob_origin  # noqa: E402
 from shared.auth.sas import format_connection_string  # noqa: E402
 from shared.client import HeraldClient  # noqa: E402
 from shared.config import Settings  # noqa: E402
@@ -72,11 +72,6 @@ class Figures:
     export_rss: float
     import_rss: float
     host_cpu_ms: float  # host CPU per registration, export and import together
-
-
-def blob_origin(storage: str) -> str:
-    fields = dict(part.split("=", 1) for part in storage.split(";") if "=" in part)
-    return urlsplit(fields["BlobEndpoint"]).netloc
 
 
 async def run_job(

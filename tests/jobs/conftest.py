@@ -10,7 +10,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from azure.storage.blob import (
@@ -23,7 +22,7 @@ from azure.storage.blob.aio import BlobServiceClient
 from sending.conftest import Stack, new_stack
 
 from devstack.simulated import app_settings
-from emulator.azurite import ACCOUNT, ACCOUNT_KEY
+from emulator.azurite import ACCOUNT, ACCOUNT_KEY, blob_origin
 from emulator.pns import RunningSimulators
 from shared.engine import Engine
 from shared.jobs.wire import job_request_entry
@@ -35,12 +34,6 @@ ENTRY = "application/atom+xml;type=entry;charset=utf-8"
 NH = f"{{{NH_NS}}}"
 ATOM = f"{{{ATOM_NS}}}"
 ARRAYS = "{http://schemas.microsoft.com/2003/10/Serialization/Arrays}"
-
-
-def blob_origin(storage: str) -> str:
-    """Azurite's blob service as ``host:port``, from its connection string."""
-    fields = dict(part.split("=", 1) for part in storage.split(";") if "=" in part)
-    return urlsplit(fields["BlobEndpoint"]).netloc
 
 
 def jobs_env(storage: str, sims: RunningSimulators, **extra: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import shared.engine as engine_module
+from emulator.azurite import blob_origin
 from shared.config import Settings
 from shared.engine import Engine
 from shared.hubs.model import Hub
@@ -18,7 +19,7 @@ from shared.jobs import worker
 from shared.jobs.model import Job, JobStatus, JobType, new_job_id
 from support.stack import app_env
 
-from .conftest import Container, blob_origin
+from .conftest import Container
 
 
 @pytest.fixture
