@@ -8,8 +8,8 @@ Each size runs on a fresh Azurite (blob, queue and table services) and a fresh h
    (not timed).
 2. An ExportRegistrations job, submitted over HTTP and polled to Completed: registrations per
    second. Beside it, in the same run, Azurite's raw rate for the same work: the registry read
-   page by page (1,000 rows, every column, as the export reads it) and the output written as
-   1 MiB blocks, timed apart and added up.
+   right after the export, as the export reads it (each shard's partition, pages of 1,000,
+   every column), and the output written as 1 MiB blocks, timed apart and added up.
 3. An ImportCreateRegistrations job of that export's Output.txt into an empty hub:
    registrations per second. Beside it Azurite's raw ceiling: the time of one point read and
    of the writes a new registration costs (its row, one index row per tag, the settle), each
@@ -52,7 +52,7 @@ from shared.hubs.model import FULL_POLICY, Hub  # noqa: E402
 from shared.jobs.importing import LINES_IN_FLIGHT  # noqa: E402
 from shared.model.channels import InstallationPlatform  # noqa: E402
 from shared.model.registration import Registration  # noqa: E402
-from shared.store.keys import hub_range  # noqa: E402
+from shared.store.keys import installation_partition  # noqa: E402
 from shared.store.seeding import seed_installations  # noqa: E402
 from shared.store.tables import INSTALLATIONS  # noqa: E402
 from support.processes import running_host  # noqa: E402
@@ -125,18 +125,19 @@ def container_uri(container: ContainerClient) -> str:
     return f"{container.url}?{sas}"
 
 
-async def raw_registry_read(engine: Engine, hub: str) -> tuple[int, float]:
-    """Every row of the hub's registry, pages of 1,000, every column: rows and seconds."""
+async def raw_registry_read(engine: Engine, hub: Hub) -> tuple[int, float]:
+    """Every row of the hub's registry as the export reads it, shard by shard, one partition
+    query each, pages of 1,000, every column: rows and seconds."""
     table = await engine.tables.get(INSTALLATIONS)
-    low, high = hub_range(hub)
     started, rows = time.perf_counter(), 0
-    pages = table.query_entities(
-        "PartitionKey ge @low and PartitionKey lt @high",
-        parameters={"low": low, "high": high},
-        results_per_page=1000,
-    ).by_page()
-    async for page in pages:
-        rows += len([row async for row in page])
+    for shard in range(hub.shard_count):
+        pages = table.query_entities(
+            "PartitionKey eq @pk",
+            parameters={"pk": installation_partition(hub.name, shard)},
+            results_per_page=1000,
+        ).by_page()
+        async for page in pages:
+            rows += len([row async for row in page])
     return rows, time.perf_counter() - started
 
 
@@ -205,6 +206,7 @@ async def run_size(size: int, tags: int) -> Figures:
             cpu = cpu_seconds(host.pid)
             exported, export_seconds = await run_job(host.url, source, "ExportRegistrations", uri)
             export_rss = peak_rss_mib(host.pid)
+            rows, read_seconds = await raw_registry_read(engine, source)  # as the export found it
             output = str(dict(exported["OutputProperties"])["OutputFilePath"])  # type: ignore[call-overload]
             input_uri = f"{container.url}/{output}?{uri.split('?', 1)[1]}"
             imported, import_seconds = await run_job(
@@ -214,7 +216,6 @@ async def run_size(size: int, tags: int) -> Figures:
             host_cpu = (cpu_seconds(host.pid) - cpu) * 1000 / (2 * size)
             counts = dict(imported["OutputProperties"])  # type: ignore[call-overload]
             assert counts["SucceededCount"] == str(size), counts
-        rows, read_seconds = await raw_registry_read(engine, source.name)
         blob_read, blob_write = await raw_blob(container, output)
         reads, upserts = await raw_requests(engine, LINES_IN_FLIGHT, min(size, 20_000))
         writes = tags + 2  # the registration's row, its index rows, the settle; and one read
