@@ -19,7 +19,7 @@ from typing import Any
 
 from devstack.claim import check_ports_free, claim_state_dir, release
 from devstack.simulated import app_settings, hub_credentials
-from emulator.azurite import Azurite
+from emulator.azurite import Azurite, blob_origin
 from emulator.pns.certs import ensure_certs
 from shared.auth.sas import format_connection_string
 from shared.cli.local_stack import LocalStack
@@ -104,6 +104,8 @@ class Stack:
                 **values,
                 "AzureWebJobsStorage": azurite.connection_string,
                 **app_settings(endpoints),
+                # Jobs may name containers in the local Azurite's blob service.
+                "HERALD_JOB_ALLOWED_TEST_HOSTS": blob_origin(azurite.connection_string),
             }
             host = self._start_host(env)
             children.append(host)

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's well-known development key: public, and valid only against the emulator.
@@ -35,6 +36,13 @@ def development_connection_string(
         f"QueueEndpoint=http://{host}:{queue}/{ACCOUNT};"
         f"TableEndpoint=http://{host}:{table}/{ACCOUNT};"
     )
+
+
+def blob_origin(connection_string: str) -> str:
+    """The blob service of a connection string as ``host:port`` (what a job's container URIs
+    name when they point at Azurite)."""
+    fields = dict(part.split("=", 1) for part in connection_string.split(";") if "=" in part)
+    return urlsplit(fields["BlobEndpoint"]).netloc
 
 
 def _azurite_script(repo: Path) -> Path:

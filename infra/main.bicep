@@ -105,6 +105,8 @@ var queueNames = [
   'deliveries-poison'
   'fanout-poison-poison'
   'deliveries-poison-poison'
+  'jobs'
+  'jobs-poison'
 ]
 var tableNames = [
   'hubs'
@@ -114,6 +116,7 @@ var tableNames = [
   'feedback'
   'scheduled'
   'metrics'
+  'jobs'
 ]
 
 // Built-in role definition ids (infra/lint_bicep.py checks every role id against this set).

@@ -37,7 +37,7 @@ from shared.auth.user_token import UserTokenAlgorithm, UserTokenIssuer
 from shared.cli.connect import add_connection_options, explain, open_client
 from shared.cli.credential_flags import FORMATS, add_credential_options, credential_document
 from shared.cli.local_stack import RUNTIME_DIR, LocalStack
-from shared.cli.transfer import export_lines, import_lines
+from shared.cli.transfer import export_lines, import_lines, run_job
 from shared.config import Settings
 from shared.engine import Engine
 from shared.errors import BadRequestError, HeraldError, NotFoundError
@@ -236,7 +236,31 @@ class _Unreachable(Exception):
     """Herald's HTTP API could not be used at all; the message says why, in one line."""
 
 
+_JOB_TYPES = {
+    "create": "ImportCreateRegistrations",
+    "update": "ImportUpdateRegistrations",
+    "upsert": "ImportUpsertRegistrations",
+    "delete": "ImportDeleteRegistrations",
+}
+
+
+async def _job(args: argparse.Namespace, job_type: str, import_file_uri: str | None) -> Any:
+    """Run ``job_type`` as an NH job between the registry and the container ``--job`` names."""
+    async with open_client(args, args.stack) as client:
+        try:
+            summary, completed = await run_job(client, job_type, args.job, import_file_uri)
+        except Exception as error:
+            raise _Unreachable(explain(error, client.url) or error) from error
+    if not completed or summary["failed"]:
+        raise _Failed(summary)
+    return summary
+
+
 async def _export(args: argparse.Namespace) -> Any:
+    if args.job is not None:
+        return await _job(args, "ExportRegistrations", None)
+    if args.out is None:
+        raise BadRequestError("give --out FILE, or --job CONTAINER_SAS_URI to run an NH job.")
     async with open_client(args, args.stack) as client:
         try:
             return await export_lines(client, args.out)
@@ -245,6 +269,12 @@ async def _export(args: argparse.Namespace) -> Any:
 
 
 async def _import(args: argparse.Namespace) -> Any:
+    if args.job is not None:
+        if args.input_uri is None:
+            raise BadRequestError("--job needs --input-uri: the import file's SAS URI.")
+        return await _job(args, _JOB_TYPES[args.mode], args.input_uri)
+    if args.input is None:
+        raise BadRequestError("give --input FILE, or --job and --input-uri to run an NH job.")
     if not args.input.is_file():
         raise BadRequestError(f"{args.input}: no such file.")
     async with open_client(args, args.stack) as client:
@@ -334,13 +364,33 @@ def _parser() -> argparse.ArgumentParser:
         ("import", _import, "--input", "Listen", "create or update each installation of FILE"),
     ):
         transfer = commands.add_parser(
-            name, help=f"{name} installations as JSON lines", description=f"{what}, one JSON "
-            "line each, through Herald's HTTP API; shows progress and ends with counts"
+            name, help=f"{name} installations as JSON lines, or registrations as an NH job",
+            description=f"{what}, one JSON line each, through Herald's HTTP API; or, with "
+            "--job, run NH's registrations job between the hub and a Blob container (Manage). "
+            "Shows progress and ends with counts.",
         )  # fmt: skip
         transfer.set_defaults(run=None, transfer=transfer_run)
         transfer.add_argument("hub")
-        transfer.add_argument(direction, type=Path, required=True, metavar="FILE")
+        transfer.add_argument(
+            direction, type=Path, metavar="FILE", help="the JSON-lines file (without --job)"
+        )
+        transfer.add_argument(
+            "--job",
+            metavar="CONTAINER_SAS_URI",
+            help="run an NH job instead: the SAS URI (read, write, list) of the Blob container "
+            "that receives its output and failure files",
+        )
         add_connection_options(transfer, right=right)
+    imports = commands.choices["import"]
+    imports.add_argument(
+        "--input-uri", metavar="FILE_SAS_URI", help="with --job: the import file's SAS URI"
+    )
+    imports.add_argument(
+        "--mode",
+        choices=sorted(_JOB_TYPES),
+        default="upsert",
+        help="with --job: what each line does (default: %(default)s)",
+    )
     return parser
 
 

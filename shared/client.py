@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from shared.auth.sas import generate_sas_token, parse_connection_string
+from shared.jobs.wire import job_request_entry, read_job_entry
 from shared.model.registration import parse_registration
 from shared.nh_wire import CHANGE_HEADER
 from shared.registrations.atom import ENTRY_CONTENT_TYPE
@@ -146,6 +147,21 @@ class HeraldClient:
             token = body.get("continuationToken")
             if token is None:
                 return
+
+    async def submit_job(
+        self, job_type: str, output_container_uri: str, import_file_uri: str | None = None
+    ) -> dict[str, object]:
+        """Submit an NH job (``POST /{hub}/jobs``); answers the job as :func:`read_job_entry`
+        reads it."""
+        body = job_request_entry(job_type, output_container_uri, import_file_uri)
+        response = await self._request(
+            "POST", "jobs", content=body, headers={"Content-Type": ENTRY_CONTENT_TYPE}
+        )
+        return read_job_entry(response.content)
+
+    async def get_job(self, job_id: str) -> dict[str, object]:
+        response = await self._request("GET", f"jobs/{quote(job_id)}")
+        return read_job_entry(response.content)
 
     async def export_lines(self) -> AsyncIterator[str]:
         """Every installation and registration as one JSON line."""

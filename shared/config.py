@@ -150,6 +150,11 @@ class Settings:
     prometheus_key: str | None = field(default=None, repr=False)
     # Application Insights: metrics and traces go there through OpenTelemetry when it is set.
     appinsights: AppInsightsSettings | None = None
+    # Lines of an import file (or at most 1,000 devices of an export) one job step handles.
+    job_lines_per_step: int = 1000
+    # Blob origins ("127.0.0.1:10000", Azurite) a job's container URIs may name besides Azure
+    # Storage's own hosts; empty in production.
+    job_allowed_test_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -174,6 +179,8 @@ class Settings:
             metrics_flush_seconds=_flush_seconds(env),
             prometheus_key=_prometheus_key(env),
             appinsights=AppInsightsSettings.from_env(env),
+            job_lines_per_step=_count(env, "HERALD_JOB_LINES_PER_STEP", 1000),
+            job_allowed_test_hosts=_split_list(env.get("HERALD_JOB_ALLOWED_TEST_HOSTS", "")),
             expired_channel_delete_seconds=(
                 _seconds(env, "HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", 0.0)
                 if env.get("HERALD_EXPIRED_CHANNEL_DELETE_SECONDS", "").strip()

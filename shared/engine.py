@@ -29,6 +29,7 @@ from shared.store.feedback import FeedbackStore
 from shared.store.hubs import HubStore
 from shared.store.index import IndexReader
 from shared.store.installations import InstallationStore
+from shared.store.jobs import JobStore
 from shared.store.notifications import NotificationStore, ScheduleStore
 from shared.store.tables import Tables
 
@@ -44,6 +45,7 @@ class Engine:
     schedules: ScheduleStore
     events: EventStore
     feedback: FeedbackStore
+    jobs: JobStore
     index: IndexReader
     senders: SenderPool
     page_slots: asyncio.Semaphore  # pages being read or delivered (settings.pages_in_flight)
@@ -67,6 +69,7 @@ class Engine:
             schedules=ScheduleStore(tables),
             events=EventStore(tables),
             feedback=FeedbackStore(tables),
+            jobs=JobStore(tables, box),
             index=IndexReader(tables),
             senders=SenderPool(PnsOptions.from_settings(settings)),
             page_slots=asyncio.Semaphore(settings.pages_in_flight),

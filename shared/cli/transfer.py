@@ -1,10 +1,12 @@
 """``import`` and ``export``: the registry (installations and registrations) in and out as JSON
-lines, over Herald's HTTP API.
+lines, over Herald's HTTP API; or, with ``--job``, as an NH job that Herald runs itself
+between the registry and a Blob container.
 
 Both show a progress bar with the rate on standard error and end with counts on standard
 output. An import sends several installations at once, counts each as created, updated,
 unchanged (Herald says which) or failed, names every failure with its line, and goes on past
-bad lines; it stops only when Herald cannot be reached at all.
+bad lines; it stops only when Herald cannot be reached at all. A job is submitted, then polled
+until it completes or fails, its progress (NH's percentage) shown as it goes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -148,3 +151,39 @@ async def export_lines(client: HeraldClient, target: Path) -> dict[str, Any]:
             count += 1
             progress.advance(task)
     return {"exported": count, "to": str(target), "seconds": round(time.monotonic() - started, 1)}
+
+
+JOB_POLL_SECONDS = 1.0
+
+
+async def run_job(
+    client: HeraldClient,
+    job_type: str,
+    output_container_uri: str,
+    import_file_uri: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Submit an NH job and poll it to its end; answers its summary and whether it completed."""
+    started = time.monotonic()
+    job = await client.submit_job(job_type, output_container_uri, import_file_uri)
+    columns = [TextColumn(job_type), BarColumn(), TaskProgressColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task(job_type, total=100)
+        while job.get("Status") not in ("Completed", "Failed"):
+            await asyncio.sleep(JOB_POLL_SECONDS)
+            job = await client.get_job(str(job["JobId"]))
+            progress.update(task, completed=float(str(job.get("Progress") or 0)))
+    properties = job.get("OutputProperties")
+    files = properties if isinstance(properties, dict) else {}
+    summary: dict[str, Any] = {
+        "jobId": job["JobId"],
+        "type": job_type,
+        "status": job["Status"],
+        "outputFile": files.get("OutputFilePath"),
+        "failedFile": files.get("FailedFilePath"),
+        "succeeded": int(files.get("SucceededCount", 0)),
+        "failed": int(files.get("FailedCount", 0)),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if job.get("Failure"):
+        summary["failure"] = job["Failure"]
+    return summary, job["Status"] == "Completed"

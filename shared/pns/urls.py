@@ -73,7 +73,27 @@ def check_service_url(
 
 
 def _check(url: str, platform: Platform, name: str, allowed_test_hosts: Collection[str]) -> str:
-    suffixes = ALLOWED_HOSTS[platform]
+    return check_allowed_url(
+        url,
+        hosts=ALLOWED_HOSTS[platform],
+        name=name,
+        service=f"{platform} push service",
+        allowed_test_hosts=allowed_test_hosts,
+    )
+
+
+def check_allowed_url(
+    url: str,
+    *,
+    hosts: tuple[str, ...],
+    name: str,
+    service: str,
+    allowed_test_hosts: Collection[str] = (),
+) -> str:
+    """Answer ``url`` unchanged if it is https to the default port of a host under ``hosts``
+    (suffixes ".x" or exact names; never an IP literal, never user-info), or names one of
+    ``allowed_test_hosts``; else raise BadRequestError saying what ``name`` got wrong. The
+    guard for every address Herald is told to call: PNS URLs, and job containers."""
     if len(url) > _MAX_URL_LENGTH or any(c in _FORBIDDEN_CHARS or ord(c) < 32 for c in url):
         raise BadRequestError(f"The {name} is too long or contains forbidden characters.")
     try:
@@ -92,8 +112,8 @@ def _check(url: str, platform: Platform, name: str, allowed_test_hosts: Collecti
         raise BadRequestError(f"The {name} must use the default https port.")
     if _is_ip_literal(host):
         raise BadRequestError(f"The {name} must name a host, not an IP address.")
-    if not _host_allowed(host, suffixes):
-        raise BadRequestError(f"The {name} host '{host}' is not a known {platform} push service.")
+    if not _host_allowed(host, hosts):
+        raise BadRequestError(f"The {name} host '{host}' is not a known {service}.")
     return url
 
 

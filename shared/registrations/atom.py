@@ -138,11 +138,13 @@ def text_element(name: str, text: str) -> str:
 
 
 def entry_xml(
-    *, entry_id: str, title: str, updated: str, etag: str, self_link: str, content: str
+    *, entry_id: str, title: str, updated: str, etag: str | None, self_link: str, content: str
 ) -> str:
-    """An Atom entry as NH writes one (``a:etag`` as in the recorded responses)."""
+    """An Atom entry as NH writes one (``a:etag`` as in the recorded responses; jobs have
+    none)."""
+    tag = "" if etag is None else f"a:etag={quoteattr(weak_etag(etag))} "
     return (
-        f"<entry a:etag={quoteattr(weak_etag(etag))} xmlns={quoteattr(ATOM_NS)} "
+        f"<entry {tag}xmlns={quoteattr(ATOM_NS)} "
         f"xmlns:a={quoteattr(METADATA_NS)}>"
         f"{text_element('id', entry_id)}"
         f'<title type="text">{xml_text(title)}</title>'
@@ -152,10 +154,12 @@ def entry_xml(
     )
 
 
-def feed_xml(*, feed_id: str, updated: str, entries: Iterable[str]) -> str:
+def feed_xml(
+    *, feed_id: str, updated: str, entries: Iterable[str], title: str = "Registrations"
+) -> str:
     return (
         f"<feed xmlns={quoteattr(ATOM_NS)}>"
-        '<title type="text">Registrations</title>'
+        f'<title type="text">{xml_text(title)}</title>'
         f"{text_element('id', feed_id)}{text_element('updated', updated)}"
         f'<link rel="self" href={quoteattr(feed_id)}/>'
         f"{''.join(entries)}</feed>"

@@ -1,7 +1,7 @@
 """Every row a deleted hub left in storage, found and deleted a bounded number at a time.
 
 Most of a hub's rows are in its own partitions, which all begin with ``{hub}~``: a key range
-(:func:`hub_range`) in the installations, tag-index, notifications, feedback and metrics
+(:func:`hub_range`) in the installations, tag-index, notifications, feedback, metrics and jobs
 tables. The rest sit in partitions every hub shares, found by their ``Hub`` column: reports
 waiting in the feedback inbox, deletions parked until their grace period ends, and sends
 parked in the ``scheduled`` partition; plus the hub's hygiene summary, the feedback row
@@ -25,6 +25,7 @@ from shared.store.notifications import SCHEDULED_PARTITION
 from shared.store.tables import (
     FEEDBACK,
     INSTALLATIONS,
+    JOBS,
     METRICS,
     NOTIFICATIONS,
     SCHEDULED,
@@ -61,6 +62,7 @@ def _places(hub: str) -> tuple[_Rows, ...]:
         _Rows(FEEDBACK, _SHARED, {"pk": DUE_PARTITION, "hub": hub}),
         _Rows(FEEDBACK, "PartitionKey eq @pk and RowKey eq @rk", {"pk": hub, "rk": SUMMARY_ROW}),
         _Rows(METRICS, _KEY_RANGE, own),
+        _Rows(JOBS, _KEY_RANGE, own),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from shared.model.installation import Installation
+from shared.model.device import Device
 from shared.registry.view import EncodedView, index_of
 from shared.store.installations import InstallationKey, index_row, installation_row
 from shared.store.tables import INSTALLATIONS, TAG_INDEX, Tables
@@ -42,14 +42,14 @@ async def _write(table: TableClient, rows: Sequence[dict[str, Any]]) -> None:
 
 
 async def seed_installations(
-    tables: Tables, hub: str, shard_count: int, installations: Sequence[Installation]
+    tables: Tables, hub: str, shard_count: int, installations: Sequence[Device]
 ) -> None:
-    """Write ``installations`` and their index rows; existing rows of the same ids are
-    replaced, but index rows of tags they no longer have are not removed."""
+    """Write ``installations`` (or registrations) and their index rows; existing rows of the
+    same ids are replaced, but index rows of tags they no longer have are not removed."""
     rows: list[dict[str, Any]] = []
     index_rows: list[dict[str, Any]] = []
     for installation in installations:
-        key = InstallationKey.of(hub, installation.installation_id, shard_count)
+        key = InstallationKey.of(hub, installation.device_id, shard_count)
         view = EncodedView.of(installation)
         rows.append(installation_row(key, installation, 1, view))
         index_rows += [

@@ -19,8 +19,9 @@ NOTIFICATIONS = "notifications"
 FEEDBACK = "feedback"
 SCHEDULED = "scheduled"
 METRICS = "metrics"
+JOBS = "jobs"
 
-ALL_TABLES = (HUBS, INSTALLATIONS, TAG_INDEX, NOTIFICATIONS, FEEDBACK, SCHEDULED, METRICS)
+ALL_TABLES = (HUBS, INSTALLATIONS, TAG_INDEX, NOTIFICATIONS, FEEDBACK, SCHEDULED, METRICS, JOBS)
 
 TRANSACTION_LIMIT = 100  # rows per table transaction, all in one partition
 _DELETES_IN_FLIGHT = 4  # delete transactions sent at once

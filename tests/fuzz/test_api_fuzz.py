@@ -2,7 +2,7 @@
 
 Schemathesis drives every operation in docs/openapi.yaml (installations, registrations and
 their feeds, sends with $batch, test and direct sends, scheduled sends and their cancelling,
-telemetry, feedback, the feedback container and its Blob calls, health) with valid and
+telemetry, feedback, the feedback container and its Blob calls, jobs, health) with valid and
 invalid data: never a 5xx, a 4xx is NH's
 XML error (Blob Storage's for the Blob calls), every answer is one the description allows, and
 a rejected send stores no notification. Hypothesis then aims arbitrary and near-valid bodies,
@@ -36,7 +36,7 @@ from support.processes import REPO, HostProcess
 from support.stack import NhCaller, create_hub
 
 SPEC = REPO / "docs" / "openapi.yaml"
-SCHEMA_EXAMPLES = max(15, FUZZ_EXAMPLES // 4)  # per operation; twenty-one operations
+SCHEMA_EXAMPLES = max(15, FUZZ_EXAMPLES // 4)  # per operation; twenty-four operations
 VICTIM = "victim-1"
 SEND_OPERATIONS = frozenset({"sendNotification", "sendDirectBatch", "scheduleNotification"})
 FUZZ_SETTINGS = settings(

@@ -21,6 +21,7 @@ from shared.feedback.registry import Tally
 from shared.feedback.reports import apply_reports
 from shared.hubs.model import Hub
 from shared.hubs.purge import purge_deleted_hubs, settling_time
+from shared.jobs.model import Job, JobType, new_job_id
 from shared.model.installation import parse_installation
 from shared.store.feedback import DeadHandle
 from shared.store.hygiene import DueDeletion, HygieneStore
@@ -82,6 +83,8 @@ async def _populate(engine: Engine, hub: Hub, devices: int = 24) -> None:
     await hygiene.add_to_summary(hub.name, {"expired": 1}, set(), now)
     engine.metrics.count(hub.name, "r|create", 10)
     await engine.metrics.flush()  # its minute, hour and day rows
+    for _ in range(2):
+        await engine.jobs.create_job(Job(hub.name, new_job_id(), JobType.EXPORT, "https://c"))
 
 
 def _past_settling(engine: Engine) -> datetime:
