@@ -10,13 +10,13 @@
 
 import { NotificationHubsClient } from "@azure/notification-hubs";
 import {
-  createClientContext,
   createOrUpdateInstallation,
   deleteInstallation,
   getInstallation,
   updateInstallation,
 } from "@azure/notification-hubs/api";
 import { createBrowserInstallation, createFcmV1Installation } from "@azure/notification-hubs/models";
+import { clientContext, options, pointedAt, step } from "./nh_context.mjs";
 
 const [connectionString, hubName, baseUrl] = process.argv.slice(2);
 if (!connectionString || !hubName || !baseUrl) {
@@ -24,38 +24,8 @@ if (!connectionString || !hubName || !baseUrl) {
   process.exit(2);
 }
 
-const allowHttp = {
-  name: "heraldAllowHttp",
-  sendRequest(request, next) {
-    request.allowInsecureConnection = true;
-    return next(request);
-  },
-};
-const options = { additionalPolicies: [{ position: "perCall", policy: allowHttp }] };
-
-function pointedAt(base, text) {
-  const endpoint = base.endsWith("/") ? base : `${base}/`;
-  return text.replace(/Endpoint=[^;]*/, () => `Endpoint=${endpoint}`);
-}
-
 function withKey(text, key) {
   return text.replace(/SharedAccessKey=[^;]*/, () => `SharedAccessKey=${key}`);
-}
-
-async function step(call) {
-  try {
-    return { ok: true, value: (await call()) ?? null };
-  } catch (error) {
-    return {
-      ok: false,
-      error: {
-        name: error?.name ?? null,
-        statusCode: error?.statusCode ?? null,
-        code: error?.code ?? null,
-        message: String(error?.message ?? error),
-      },
-    };
-  }
 }
 
 const P256DH = "BO" + "A".repeat(85); // 65 bytes, 0x04 first: an uncompressed P-256 point's shape
@@ -98,7 +68,7 @@ const patches = [
 ];
 
 const client = new NotificationHubsClient(pointedAt(baseUrl, connectionString), hubName, options);
-const context = createClientContext(pointedAt(baseUrl, connectionString), hubName, options);
+const context = clientContext(connectionString, hubName, baseUrl);
 const wrongKey = new NotificationHubsClient(
   withKey(pointedAt(baseUrl, connectionString), "d3Jvbmcta2V5"),
   hubName,

@@ -9,11 +9,11 @@
 
 import {
   beginSubmitNotificationHubJob,
-  createClientContext,
   getNotificationHubJob,
   listNotificationHubJobs,
   submitNotificationHubJob,
 } from "@azure/notification-hubs/api";
+import { clientContext, step } from "./nh_context.mjs";
 
 const [connectionString, hubName, baseUrl, containerUrl, importFileUrl] = process.argv.slice(2);
 if (!connectionString || !hubName || !baseUrl || !containerUrl || !importFileUrl) {
@@ -21,35 +21,7 @@ if (!connectionString || !hubName || !baseUrl || !containerUrl || !importFileUrl
   process.exit(2);
 }
 
-const allowHttp = {
-  name: "heraldAllowHttp",
-  sendRequest(request, next) {
-    request.allowInsecureConnection = true;
-    return next(request);
-  },
-};
-const options = { additionalPolicies: [{ position: "perCall", policy: allowHttp }] };
-const endpoint = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
-const context = createClientContext(
-  connectionString.replace(/Endpoint=[^;]*/, () => `Endpoint=${endpoint}`),
-  hubName,
-  options,
-);
-
-async function step(call) {
-  try {
-    return { ok: true, value: (await call()) ?? null };
-  } catch (error) {
-    return {
-      ok: false,
-      error: {
-        name: error?.name ?? null,
-        statusCode: error?.statusCode ?? null,
-        message: String(error?.message ?? error),
-      },
-    };
-  }
-}
+const context = clientContext(connectionString, hubName, baseUrl);
 
 const results = {};
 results.submit = await step(() =>

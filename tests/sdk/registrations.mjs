@@ -7,7 +7,6 @@
 // allows http. Prints one JSON object: for each step, {ok: true, value} or {ok: false, error}.
 
 import {
-  createClientContext,
   createOrUpdateRegistration,
   createRegistration,
   createRegistrationId,
@@ -36,6 +35,7 @@ import {
   createXiaomiRegistrationDescription,
   createXiaomiTemplateRegistrationDescription,
 } from "@azure/notification-hubs/models";
+import { clientContext, step } from "./nh_context.mjs";
 
 const [connectionString, hubName, baseUrl] = process.argv.slice(2);
 if (!connectionString || !hubName || !baseUrl) {
@@ -43,35 +43,7 @@ if (!connectionString || !hubName || !baseUrl) {
   process.exit(2);
 }
 
-const allowHttp = {
-  name: "heraldAllowHttp",
-  sendRequest(request, next) {
-    request.allowInsecureConnection = true;
-    return next(request);
-  },
-};
-const options = { additionalPolicies: [{ position: "perCall", policy: allowHttp }] };
-const endpoint = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
-const context = createClientContext(
-  connectionString.replace(/Endpoint=[^;]*/, () => `Endpoint=${endpoint}`),
-  hubName,
-  options,
-);
-
-async function step(call) {
-  try {
-    return { ok: true, value: (await call()) ?? null };
-  } catch (error) {
-    return {
-      ok: false,
-      error: {
-        name: error?.name ?? null,
-        statusCode: error?.statusCode ?? null,
-        message: String(error?.message ?? error),
-      },
-    };
-  }
-}
+const context = clientContext(connectionString, hubName, baseUrl);
 
 async function all(iterable) {
   const found = [];

@@ -9,7 +9,6 @@
 
 import {
   cancelScheduledNotification,
-  createClientContext,
   getNotificationOutcomeDetails,
   scheduleNotification,
   sendNotification,
@@ -19,32 +18,12 @@ import {
   createBaiduNotification,
   createXiaomiNotification,
 } from "@azure/notification-hubs/models";
+import { clientContext, step } from "./nh_context.mjs";
 
 const [connectionString, hubName, baseUrl, scenarioText] = process.argv.slice(2);
 const scenario = JSON.parse(scenarioText);
 
-const allowHttp = {
-  name: "heraldAllowHttp",
-  sendRequest(request, next) {
-    request.allowInsecureConnection = true;
-    return next(request);
-  },
-};
-const options = { additionalPolicies: [{ position: "perCall", policy: allowHttp }] };
-const endpoint = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
-const context = createClientContext(
-  connectionString.replace(/Endpoint=[^;]*/, () => `Endpoint=${endpoint}`),
-  hubName,
-  options,
-);
-
-async function step(call) {
-  try {
-    return { ok: true, value: (await call()) ?? null };
-  } catch (error) {
-    return { ok: false, error: { statusCode: error.statusCode, message: String(error.message) } };
-  }
-}
+const context = clientContext(connectionString, hubName, baseUrl);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
