@@ -69,6 +69,7 @@ bench: install
 	$(PY) bench/sending.py
 	$(PY) bench/small_sends.py
 	$(PY) bench/template_latency.py
+	$(PY) bench/jobs.py
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) .venv-infra node_modules .azurite .mypy_cache .ruff_cache .pytest_cache
