@@ -8,8 +8,9 @@ import pytest
 
 from emulator.azurite import Azurite
 from emulator.pns import RunningSimulators, running_simulators
+from shared.engine import Engine
 from support.processes import REPO, HostProcess, running_host
-from support.stack import app_env
+from support.stack import app_env, engine_for
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,14 @@ async def sims() -> AsyncIterator[RunningSimulators]:
     """The five PNS simulators on free ports, one set per test module."""
     async with running_simulators() as running:
         yield running
+
+
+@pytest.fixture
+async def engine(azurite: str) -> AsyncIterator[Engine]:
+    """Herald's own storage layer on this module's Azurite, to set up and look at storage."""
+    built = engine_for(azurite)
+    yield built
+    await built.aclose()
 
 
 @pytest.fixture(scope="module")

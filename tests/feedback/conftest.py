@@ -3,7 +3,7 @@ a hub whose credentials point at the simulators; plus running the timer on deman
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -14,10 +14,9 @@ from sending.conftest import Stack, new_stack
 
 from devstack.simulated import app_settings
 from emulator.pns import RunningSimulators
-from shared.engine import Engine
 from shared.store.feedback import Action, FeedbackEntry
 from support.processes import REPO, HostProcess, running_host
-from support.stack import app_env, engine_for
+from support.stack import app_env
 
 # Long enough for a test to see a channel marked expired before the timer deletes it.
 DELETE_AFTER_SECONDS = 3
@@ -36,14 +35,6 @@ def app(azurite: str, sims: RunningSimulators) -> Iterator[HostProcess]:
 @pytest.fixture
 async def stack(app: HostProcess, azurite: str, sims: RunningSimulators) -> Stack:
     return await new_stack(app, azurite, sims, "fb")
-
-
-@pytest.fixture
-async def engine(azurite: str) -> AsyncIterator[Engine]:
-    """Herald's own storage layer, to look at what storage holds."""
-    built = engine_for(azurite)
-    yield built
-    await built.aclose()
 
 
 async def run_timer(app: HostProcess) -> None:

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from devstack.simulated import app_settings
 from emulator.pns import RunningSimulators
 from shared.engine import Engine
 from support.processes import REPO, HostProcess, running_host
-from support.stack import app_env, engine_for
+from support.stack import app_env
 
 PURGE_ROWS_PER_RUN = 60
 
@@ -34,14 +34,6 @@ def app(azurite: str, sims: RunningSimulators) -> Iterator[HostProcess]:
     )
     with running_host(REPO, env) as host:
         yield host
-
-
-@pytest.fixture
-async def engine(azurite: str) -> AsyncIterator[Engine]:
-    """Herald's own storage layer, to look at what storage holds."""
-    built = engine_for(azurite)
-    yield built
-    await built.aclose()
 
 
 def admin(azurite: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -28,18 +28,11 @@ from shared.store.hygiene import DueDeletion, HygieneStore
 from shared.store.installations import InstallationKey
 from shared.store.notifications import NotificationMeta, NotificationState
 from shared.store.tables import ALL_TABLES, HUBS
-from support.stack import app_env, create_hub, engine_for
+from support.stack import app_env, create_hub
 
 from .storage import rows_except, rows_of
 
 BOUND = 37
-
-
-@pytest.fixture
-async def engine(azurite: str) -> AsyncIterator[Engine]:
-    built = engine_for(azurite)
-    yield built
-    await built.aclose()
 
 
 @pytest.fixture

@@ -24,11 +24,10 @@ from sending.conftest import Stack, new_stack
 from devstack.simulated import app_settings
 from emulator.azurite import ACCOUNT, ACCOUNT_KEY, blob_origin
 from emulator.pns import RunningSimulators
-from shared.engine import Engine
 from shared.jobs.wire import job_request_entry
 from shared.registrations.atom import ATOM_NS, NH_NS
 from support.processes import REPO, HostProcess, running_host
-from support.stack import NhCaller, app_env, engine_for
+from support.stack import NhCaller, app_env
 
 ENTRY = "application/atom+xml;type=entry;charset=utf-8"
 NH = f"{{{NH_NS}}}"
@@ -49,13 +48,6 @@ def jobs_env(storage: str, sims: RunningSimulators, **extra: str) -> dict[str, s
 def app(azurite: str, sims: RunningSimulators) -> Iterator[HostProcess]:
     with running_host(REPO, jobs_env(azurite, sims, HERALD_JOB_LINES_PER_STEP="50")) as host:
         yield host
-
-
-@pytest.fixture
-async def engine(azurite: str) -> AsyncIterator[Engine]:
-    built = engine_for(azurite)
-    yield built
-    await built.aclose()
 
 
 @pytest.fixture

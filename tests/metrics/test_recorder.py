@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +16,7 @@ from shared.metrics.recorder import MetricsRecorder
 from shared.metrics.retention import prune_metrics
 from shared.metrics.series import Counts, Granularity, epoch_minute, merged
 from shared.store.tables import METRICS
-from support.stack import create_hub, engine_for
+from support.stack import create_hub
 
 # 23:59 on the last day of a month: the next minute is in another day, month and year.
 EVE = datetime(2025, 12, 31, 23, 59, 10, tzinfo=UTC)
@@ -29,13 +28,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.moment.timestamp()
-
-
-@pytest.fixture
-async def engine(azurite: str) -> AsyncIterator[Engine]:
-    built = engine_for(azurite)
-    yield built
-    await built.aclose()
 
 
 def _recorder(engine: Engine, clock: Clock, flush_seconds: float = 60.0) -> MetricsRecorder:

@@ -3,7 +3,6 @@ way round; conditions and missing rows raise the SDK's own exceptions; pages res
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +15,9 @@ from hypothesis import strategies as st
 
 from shared.engine import Engine
 from shared.store.rows import Row, TableRows, decode, with_parameters
-from support.stack import engine_for
 
 TABLE = "rowstest"
-FIXTURE_SCOPE = HealthCheck.function_scoped_fixture  # the module's engine serves every example
+FIXTURE_SCOPE = HealthCheck.function_scoped_fixture  # one engine serves a test's examples
 
 keys = st.text(  # what Table storage allows in a key
     st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\#?"),
@@ -43,15 +41,6 @@ properties = st.dictionaries(
     values,
     max_size=8,
 )
-
-
-@pytest.fixture(scope="module")
-async def engine(azurite: str) -> AsyncIterator[Engine]:
-    built = engine_for(azurite)
-    try:
-        yield built
-    finally:
-        await built.aclose()
 
 
 async def _both(engine: Engine) -> tuple[TableRows, TableClient]:

@@ -20,7 +20,7 @@ from registry.storage_view import index_rows, installation_rows
 from shared.auth.sas import format_connection_string
 from shared.engine import Engine
 from support.processes import REPO, HostProcess
-from support.stack import NhCaller, create_hub, engine_for
+from support.stack import NhCaller, create_hub
 
 SCRIPT = Path(__file__).with_name("registrations.mjs")
 NODE_TIMEOUT = 180.0
@@ -68,13 +68,6 @@ async def sdk(hub_caller: NhCaller) -> dict[str, Any]:
     assert process.returncode == 0, err.decode(errors="replace")
     result: dict[str, Any] = json.loads(out)
     return result
-
-
-@pytest.fixture
-async def engine(azurite: str) -> Any:
-    built = engine_for(azurite)
-    yield built
-    await built.aclose()
 
 
 def value(sdk: dict[str, Any], step: str) -> Any:
