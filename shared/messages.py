@@ -181,22 +181,21 @@ async def _recent(engine: Engine, request: HttpRequestData) -> HttpAnswer:
     time, each with its state and counts (two queries each, read side by side)."""
     hub = await _hub(engine, request, AccessRight.MANAGE)
     top, after = listing_page(request.query)
-    metas = await engine.notifications.list_recent(hub.name, top=top, after=after)
+    ids = await engine.notifications.recent_ids(hub.name, top=top, after=after)
     now = datetime.now(UTC)
 
-    async def summary(meta: NotificationMeta) -> dict[str, object]:
-        notification_id = meta.notification_id
+    async def summary(notification_id: str) -> dict[str, object]:
         rows, events = await asyncio.gather(
             engine.notifications.read_all(hub.name, notification_id),
             engine.events.counts(hub.name, notification_id),
         )
         location = _location(request, hub.name, notification_id)
         report = build_report(rows, location, now, events=events)
-        send_format = SendRequest.from_json(meta.request).format
+        send_format = SendRequest.from_json(rows.meta.request).format
         return summary_json(report, send_format, failure_total(rows))
 
-    listed = await asyncio.gather(*(summary(meta) for meta in metas))
-    following = metas[-1].notification_id if len(metas) == top else None
+    listed = await asyncio.gather(*(summary(notification_id) for notification_id in ids))
+    following = ids[-1] if len(ids) == top else None
     return HttpAnswer.json({"notifications": listed, "continuationToken": following})
 
 

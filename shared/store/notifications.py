@@ -26,6 +26,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
 from shared.errors import BadRequestError, NotFoundError, PayloadTooLargeError
+from shared.store.rows import with_parameters
 from shared.store.tables import NOTIFICATIONS, SCHEDULED, Tables
 
 META = "meta"
@@ -336,36 +337,33 @@ class NotificationStore:
             raise NotFoundError(f"The notification {notification_id!r} does not exist.")
         return NotificationRows(meta, steps, untold)
 
-    async def list_recent(
-        self, hub: str, *, top: int, after: str | None = None
-    ) -> list[NotificationMeta]:
-        """Up to ``top`` of the hub's notifications, newest first, from the one after the
-        notification ``after`` on: the newest ``top`` of each id range, merged."""
-        table = await self._tables.get(NOTIFICATIONS)
+    async def recent_ids(self, hub: str, *, top: int, after: str | None = None) -> list[str]:
+        """The ids of up to ``top`` of the hub's notifications, newest first, from the one
+        after the notification ``after`` on: the newest ``top`` of each id range, merged. Only
+        keys are read; a caller reads the notifications it lists itself."""
+        table = await self._tables.rows(NOTIFICATIONS)
 
-        async def newest(first_digit: int) -> list[NotificationMeta]:
+        async def newest(first_digit: int) -> list[str]:
             low, high = _listing_range(hub, first_digit)
             if after is not None:
                 low += _age_order(after)  # this range's ids older than ``after``
-            rows = table.query_entities(
+            query = with_parameters(
                 "PartitionKey gt @low and PartitionKey lt @high and RowKey eq @meta",
-                parameters={"low": low, "high": high, "meta": META},
-                results_per_page=min(top, MAX_LISTED),
+                {"low": low, "high": high, "meta": META},
             )
-            found: list[NotificationMeta] = []
-            async for entity in rows:
-                partition = str(entity["PartitionKey"])
-                found.append(_meta(hub, partition[len(hub) + 1 :], entity))
-                if len(found) >= top:
+            found: list[str] = []
+            resume = None
+            while len(found) < top:
+                rows, resume = await table.page(
+                    query, top=top - len(found), select=["PartitionKey"], resume=resume
+                )
+                found += [str(row["PartitionKey"])[len(hub) + 1 :] for row in rows]
+                if resume is None:
                     break
             return found
 
         ranges = await asyncio.gather(*(newest(digit) for digit in range(ID_RANGES)))
-        merged = sorted(
-            (meta for found in ranges for meta in found),
-            key=lambda meta: _age_order(meta.notification_id),
-        )
-        return merged[:top]
+        return sorted((i for found in ranges for i in found), key=_age_order)[:top]
 
 
 SCHEDULED_PARTITION = "scheduled"  # one partition of every hub's parked sends

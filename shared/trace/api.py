@@ -76,8 +76,7 @@ async def handle_trace(request: HttpRequestData) -> HttpAnswer:
     if one is not None:
         ids, following = [check_notification_id(one)], None
     else:
-        metas = await engine.notifications.list_recent(hub.name, top=top, after=after)
-        ids = [meta.notification_id for meta in metas]
+        ids = await engine.notifications.recent_ids(hub.name, top=top, after=after)
         following = ids[-1] if len(ids) == top else None
     now = datetime.now(UTC)
     judged = await asyncio.gather(
