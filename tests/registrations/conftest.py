@@ -1,3 +1,3 @@
-from registry.conftest import engine, nh
+from registry.conftest import nh
 
-__all__ = ["engine", "nh"]
+__all__ = ["nh"]
