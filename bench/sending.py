@@ -73,7 +73,7 @@ OTEL_ENV = "HERALD_BENCH_OTEL"  # set: the host exports OpenTelemetry to in-memo
 METRICS_FLUSH_WAIT = 12.0  # seconds after a send until the last metrics flush is written
 EMPTY_POLL = "queue get (empty)"
 SEND_TIMEOUT = 900.0  # seconds any one send may take before the bench gives up
-SIM_POLL = 2.0  # seconds between polls of the simulator's counts while a send runs
+SIM_POLL = 2.0  # seconds between polls of the simulator's delivered total while a send runs
 
 
 # --- inside the host process: count storage requests ---------------------------------------
@@ -228,7 +228,7 @@ async def post_send(
 async def last_delivery(control: ControlClient, expected: int) -> float:
     """Wait until the APNs simulator has ``expected`` deliveries; the time of the last one."""
     deadline = time.monotonic() + SEND_TIMEOUT
-    while sum((await control.counts("apns")).values()) < expected:
+    while await control.delivered_total("apns") < expected:
         if time.monotonic() > deadline:
             raise SystemExit(f"the send did not reach {expected:,} devices in time")
         await asyncio.sleep(SIM_POLL)

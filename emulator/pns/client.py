@@ -38,6 +38,12 @@ class ControlClient:
         delivered: dict[str, int] = body["delivered"][platform]
         return delivered
 
+    async def delivered_total(self, platform: str) -> int:
+        """Accepted deliveries for one platform, all handles together."""
+        body = await self._call("GET", "/totals", params={"platform": platform})
+        total: int = body["delivered"][platform]
+        return total
+
     async def rejections(self, platform: str) -> dict[str, dict[str, int]]:
         """Rejected attempts per handle and reason for one platform."""
         body = await self._call("GET", "/counts", params={"platform": platform})

@@ -9,6 +9,8 @@ Routes (JSON bodies and answers; errors are 400 ``{"error": "..."}``):
                                             headers, time, message_id}, ...]}
   GET    /counts?platform=                {"delivered": {platform: {handle: n}},
                                            "rejected": {platform: {handle: {reason: n}}}}
+  GET    /totals?platform=                {"delivered": {platform: n}}: cheap to poll while a
+                                          large send runs (/counts grows with the handles)
   DELETE /records?platform=               forget records, counts and fault attempt counters
   POST   /reset                           also clear faults and handle marks
   GET|PUT|DELETE /{platform}/faults       FaultSpec fields (see state.FaultSpec)
@@ -63,6 +65,7 @@ class _Control:
             ("GET", "/records", self.records),
             ("DELETE", "/records", self.delete_records),
             ("GET", "/counts", self.counts),
+            ("GET", "/totals", self.totals),
             ("POST", "/reset", self.reset),
             ("POST", "/apns/keys", self.apns_keys),
             ("POST", "/apns/certificates", self.apns_certificates),
@@ -95,6 +98,13 @@ class _Control:
 
     async def counts(self, request: web.Request) -> web.Response:
         return web.json_response(self._hub.counts(_sim_param(request)))
+
+    async def totals(self, request: web.Request) -> web.Response:
+        sim = _sim_param(request)
+        delivered = self._hub.state.delivered
+        return web.json_response(
+            {"delivered": {s.value: delivered[s] for s in ([sim] if sim else list(Sim))}}
+        )
 
     async def delete_records(self, request: web.Request) -> web.Response:
         self._hub.state.reset_records(_sim_param(request))

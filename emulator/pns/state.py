@@ -156,6 +156,7 @@ class SimState:
         self._max_records = max_records
         self.deliveries: list[Delivery] = []
         self.counts: dict[Sim, Counter[str]] = defaultdict(Counter)
+        self.delivered: Counter[Sim] = Counter()  # counts' sums, kept as they grow
         self.rejections: dict[Sim, dict[str, Counter[str]]] = defaultdict(
             lambda: defaultdict(Counter)
         )
@@ -167,6 +168,7 @@ class SimState:
         self, sim: Sim, handle: str, payload: bytes, headers: Mapping[str, str], mid: str
     ) -> None:
         self.counts[sim][handle] += 1
+        self.delivered[sim] += 1
         if len(self.deliveries) < self._max_records:
             self.deliveries.append(Delivery(sim, handle, payload, headers, time.time(), mid))
 
@@ -178,6 +180,7 @@ class SimState:
         self.deliveries = [d for d in self.deliveries if d.sim not in sims]
         for each in sims:
             self.counts.pop(each, None)
+            self.delivered.pop(each, None)
             self.rejections.pop(each, None)
             self._faults[each].attempts.clear()
 

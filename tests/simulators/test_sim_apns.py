@@ -189,6 +189,11 @@ async def test_token_format(sims: RunningSimulators) -> None:
     longer = await _send(sims, headers, token="AB" * 50)  # longer tokens are fine
     assert longer.status_code == 200
     assert await sims.control.counts("apns") == {"ab" * 50: 1}
+    assert await sims.control.delivered_total("apns") == 1  # refused requests are not counted
+    await _send(sims, headers, token="AB" * 50)
+    assert await sims.control.delivered_total("apns") == 2
+    await sims.control.reset_records("apns")
+    assert await sims.control.delivered_total("apns") == 0
 
 
 async def test_dead_token_has_timestamp(sims: RunningSimulators) -> None:
