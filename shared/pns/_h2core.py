@@ -250,6 +250,7 @@ class ClientCore:
         self._blocked: dict[int, _Stream] = {}  # streams whose bodies wait for window
         self._header_block: tuple[int, int, list[bytes]] | None = None  # sid, flags, fragments
         self.max_streams = 0  # 0 until the server's first SETTINGS frame arrives
+        self._settled = False  # the server's first SETTINGS frame has arrived
 
     # -- what the pool calls --------------------------------------------------------------------
 
@@ -508,8 +509,8 @@ class ClientCore:
             return
         if len(payload) % 6:
             self._fail(_FRAME_SIZE_ERROR, "a SETTINGS frame of the wrong size")
-        for offset in range(0, len(payload), 6):
-            code, value = _SETTING.unpack_from(payload, offset)
+        settings = [_SETTING.unpack_from(payload, offset) for offset in range(0, len(payload), 6)]
+        for code, value in settings:
             if code == HEADER_TABLE_SIZE:
                 self._encoder.resize(value)
             elif code == MAX_CONCURRENT_STREAMS:
@@ -524,8 +525,10 @@ class ClientCore:
                 if not _MIN_FRAME <= value <= _MAX_FRAME:
                     self._fail(_PROTOCOL_ERROR, f"a maximum frame size of {value}")
                 self._frame_size = value
-        if self.max_streams == 0:  # no limit given: RFC 9113 says unlimited
-            self.max_streams = _MAX_TRACKED_STREAMS
+        if not self._settled:
+            self._settled = True
+            if not any(code == MAX_CONCURRENT_STREAMS for code, _ in settings):
+                self.max_streams = _MAX_TRACKED_STREAMS  # no limit given: RFC 9113 says none
         self._frame(SETTINGS, ACK, 0, b"")
         out.append(SettingsChanged(self.max_streams))
         self._flush_blocked()

@@ -305,3 +305,14 @@ def test_a_header_block_larger_than_a_frame_goes_out_in_continuations() -> None:
     events = server.receive_data(core.data_to_send())
     received = [e for e in events if isinstance(e, RequestReceived)]
     assert dict(received[0].headers)[b"authorization"] == big
+
+
+def test_the_servers_stream_limit_is_kept_even_at_zero_and_none_means_unlimited() -> None:
+    core = ClientCore()
+    core.start()
+    core.receive(frame(0x4, 0x0, 0, b""))  # a first SETTINGS without a limit: unlimited
+    assert core.max_streams == 1 << 16
+    core.receive(frame(0x4, 0x0, 0, b"\x00\x03\x00\x00\x00\x00"))  # then none at all
+    assert core.capacity == 0
+    core.receive(frame(0x4, 0x0, 0, b"\x00\x01\x00\x00\x00\x00"))  # a later one, silent on it
+    assert core.max_streams == 0
