@@ -490,13 +490,18 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
             with running_host(REPO, env) as host:
                 await direct_latencies(host, big, control, 5)  # connect and warm up
                 latencies = await direct_latencies(host, big, control, args.direct_sends)
-            print(f"Metrics off, on, and on with OpenTelemetry, {args.metrics_rounds} round(s):")
-            metrics = await _metrics_cost(stack, big, args.devices, args.metrics_rounds)
+            metrics: dict[str, list[SendFigures]] = {}
+            if args.metrics_rounds:
+                print(
+                    f"Metrics off, on, and on with OpenTelemetry, {args.metrics_rounds} round(s):"
+                )
+                metrics = await _metrics_cost(stack, big, args.devices, args.metrics_rounds)
         finally:
             await control.aclose()
     _report(args, rounds, rss, latencies)
     _report_hosts(args, rounds[0].send, *shared)
-    _report_metrics(args, metrics)
+    if metrics:
+        _report_metrics(args, metrics)
 
 
 def _report(
@@ -565,7 +570,7 @@ def _arguments() -> argparse.Namespace:
         "--metrics-rounds",
         type=int,
         default=2,
-        help="sends with hub metrics off, on, and on with OpenTelemetry, each",
+        help="sends with hub metrics off, on, and on with OpenTelemetry, each (0: none)",
     )
     return parser.parse_args()
 
