@@ -275,6 +275,12 @@ class ClientCore:
     def capacity(self) -> int:
         return self.max_streams - len(self._streams)
 
+    @property
+    def ids_left(self) -> int:
+        """Streams this connection can still open: ids are odd and end at 2^31 - 1, so a busy
+        connection runs out after about a billion requests."""
+        return max(0, (_MAX_STREAM_ID - self._next_id) // 2 + 1)
+
     def request(self, headers: list[Header], body: bytes) -> int:
         """Open a stream for one request; answers its stream id."""
         sid = self._next_id

@@ -4,7 +4,8 @@ Each connection is an :class:`asyncio.Protocol` driving a :class:`ClientCore`; r
 futures from ``data_received``, with no task per request, and writes are coalesced once per loop
 turn. The pool keeps up to ``max_connections`` connections to one origin: it respects the
 server's SETTINGS_MAX_CONCURRENT_STREAMS, opens another connection when one carries
-``streams_per_connection`` streams, replaces connections after GOAWAY or a drop, and times out
+``streams_per_connection`` streams, replaces connections after GOAWAY, a drop, or once one
+has used up its stream ids (about a billion requests), and times out
 each request. Failures come back as :class:`TransportError` values, never raised into a batch.
 """
 
@@ -52,6 +53,7 @@ class _Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._flush_scheduled = False
         self._unflushed = 0
+        self._retired = False  # out of stream ids: closes once its streams are answered
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -84,6 +86,9 @@ class _Connection(asyncio.Protocol):
             elif not self.ready.done():
                 self.ready.set_result(None)
         self._flush()
+        if self._retired and not self.inflight:
+            self.close()
+            return
         self._pool.on_capacity(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -97,6 +102,8 @@ class _Connection(asyncio.Protocol):
             self._lost(str(exc))
             return
         self.inflight[sid] = request
+        if not self.core.ids_left:
+            self._retire()
         self._unflushed += 1
         if self._unflushed >= _WRITE_EVERY:
             self._write()  # the scheduled flush, if any, writes what follows
@@ -115,6 +122,8 @@ class _Connection(asyncio.Protocol):
             self.inflight.pop(sid).fail(f"no answer within {self._pool.timeout:g} s")
         if expired:
             self._flush()
+            if self._retired and not self.inflight:
+                self.close()
 
     def close(self) -> None:
         self.core.close()
@@ -132,6 +141,12 @@ class _Connection(asyncio.Protocol):
         data = self.core.data_to_send()
         if data and self._transport is not None and not self._transport.is_closing():
             self._transport.write(data)
+
+    def _retire(self) -> None:
+        """No new streams here; the pool opens another connection for what follows."""
+        self.usable = False
+        self._retired = True
+        self._pool.forget(self)
 
     def _on_goaway(self, event: GoAway) -> None:
         self.usable = False
