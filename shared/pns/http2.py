@@ -5,8 +5,8 @@ futures from ``data_received``, with no task per request, and writes are coalesc
 turn. The pool keeps up to ``max_connections`` connections to one origin: it respects the
 server's SETTINGS_MAX_CONCURRENT_STREAMS, opens another connection when one carries
 ``streams_per_connection`` streams, replaces connections after GOAWAY, a drop, or once one
-has used up its stream ids (about a billion requests), and times out
-each request. Failures come back as :class:`TransportError` values, never raised into a batch.
+has used up its stream ids (about a billion requests), and times out each request. Failures
+come back as :class:`TransportError` values, never raised into a batch.
 """
 
 from __future__ import annotations
