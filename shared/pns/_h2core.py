@@ -155,23 +155,25 @@ class HeaderEncoder:
         self._entries: list[Header] = []  # newest first: dynamic index 62 is entries[0]
         self._size = 0
         self.max_size = 4096  # the peer's SETTINGS_HEADER_TABLE_SIZE, at most our own default
-        self._resized = False  # a size update must open the next block
+        self._smallest: int | None = None  # the least size since the last block: to signal
         self._cache: dict[Header, bytes] = {}
-        self._inserted = 0  # fields ever inserted: a field's index is 61 + inserted - its number
+        self._inserted = 0  # fields ever inserted: a field's index is 62 + inserted - its number
         self._numbers: dict[Header, int] = {}
 
     def resize(self, size: int) -> None:
         size = min(size, 4096)
         if size != self.max_size:
             self.max_size = size
-            self._resized = True
+            self._smallest = size if self._smallest is None else min(self._smallest, size)
             self._evict(0)
 
     def encode(self, headers: list[Header]) -> bytes:
         parts: list[bytes] = []
-        if self._resized:
+        if self._smallest is not None:  # RFC 7541, 4.2: the smallest size, then the final one
+            if self._smallest < self.max_size:
+                parts.append(_integer(self._smallest, 5, 0x20))
             parts.append(_integer(self.max_size, 5, 0x20))
-            self._resized = False
+            self._smallest = None
         cache = self._cache
         for header in headers:
             known = cache.get(header)
