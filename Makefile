@@ -70,6 +70,7 @@ bench: install
 	$(PY) bench/small_sends.py
 	$(PY) bench/template_latency.py
 	$(PY) bench/jobs.py
+	$(PY) bench/azurite_scale.py
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) .venv-infra node_modules .azurite .mypy_cache .ruff_cache .pytest_cache
