@@ -117,10 +117,14 @@ class NativeMessages:
     def for_view(self, platform: Platform, view: Mapping[str, Any]) -> RenderResult | None:
         """The message for the device ``view`` describes; None when the send's format does
         not reach its platform."""
-        request = self._request
-        if platform not in request.platforms:
+        if platform not in self._request.platforms:
             return None
         handle, keys = channel_of(view)
+        return self.message(platform, handle, keys)
+
+    def message(self, platform: Platform, handle: str, keys: WebPushKeys | None) -> RenderResult:
+        """The message for one device of ``platform``, which the send's format reaches."""
+        request = self._request
         if platform not in self._too_big:
             self._too_big[platform] = oversize_reason(platform, request.payload, request.headers)
         too_big = self._too_big[platform]
@@ -141,14 +145,16 @@ def messages_for(
     if device.platform not in request.platforms:
         return []
     if not request.is_template:
-        return [_native(request, device.platform, device.handle, device.web_push_keys)]
+        native = NativeMessages(request)
+        return [native.message(device.platform, device.handle, device.web_push_keys)]
     return list(render_templates(request, device, template_matches or _every_template))
 
 
 def direct_messages(request: SendRequest) -> list[RenderResult]:
     """One message per device handle of a direct or batch direct send (always native)."""
     (platform,) = request.platforms
-    return [_native(request, platform, d.handle, d.web_push_keys) for d in request.devices]
+    native = NativeMessages(request)
+    return [native.message(platform, d.handle, d.web_push_keys) for d in request.devices]
 
 
 def render_templates(
@@ -165,15 +171,6 @@ def render_templates(
 
 def _every_template(name: str) -> bool:
     return True
-
-
-def _native(
-    request: SendRequest, platform: Platform, handle: str, keys: WebPushKeys | None
-) -> RenderResult:
-    too_big = oversize_reason(platform, request.payload, request.headers)
-    if too_big is not None:
-        return RenderFailure(handle, too_big)
-    return PushMessage(handle, request.payload, request.headers, keys)
 
 
 def _render(
