@@ -32,17 +32,31 @@ class RecordingTransport(asyncio.Transport):
         return default
 
 
-async def test_a_batch_is_written_in_slices_before_the_loop_turns() -> None:
+class ClosableTransport(RecordingTransport):
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def connected() -> tuple[H2Pool, H2Connection, _Connection, ClosableTransport]:
+    """A pool's connection over a recording transport, past the server's SETTINGS, and the
+    h2 server at its other end, past the client's preface."""
     pool = H2Pool("http://127.0.0.1:9", PnsOptions())
     server = H2Connection(H2Configuration(client_side=False, header_encoding=None))
     server.local_settings = Settings(client=False, initial_values={MAX_STREAMS: 1000})
     server.initiate_connection()
-    transport = RecordingTransport()
+    transport = ClosableTransport()
     conn = _Connection(pool)
     conn.connection_made(transport)
     conn.data_received(server.data_to_send())  # the server's SETTINGS: streams allowed
     server.receive_data(b"".join(transport.writes))  # the client's preface
     transport.writes.clear()
+    return pool, server, conn, transport
+
+
+async def test_a_batch_is_written_in_slices_before_the_loop_turns() -> None:
+    pool, server, conn, transport = connected()
 
     for n in range(200):
         headers = pool.request_headers(b"/3/device/%064x" % n)
@@ -58,22 +72,8 @@ async def test_a_batch_is_written_in_slices_before_the_loop_turns() -> None:
     assert len([e for e in events if isinstance(e, RequestReceived)]) == 8
 
 
-class ClosableTransport(RecordingTransport):
-    closed = False
-
-    def close(self) -> None:
-        self.closed = True
-
-
 async def test_a_connection_out_of_stream_ids_takes_no_more_and_closes_when_answered() -> None:
-    pool = H2Pool("http://127.0.0.1:9", PnsOptions())
-    server = H2Connection(H2Configuration(client_side=False, header_encoding=None))
-    server.local_settings = Settings(client=False, initial_values={MAX_STREAMS: 1000})
-    server.initiate_connection()
-    transport = ClosableTransport()
-    conn = _Connection(pool)
-    conn.connection_made(transport)
-    conn.data_received(server.data_to_send())
+    pool, server, conn, transport = connected()
     conn.usable = True
     pool._ready.append(conn)
     conn.core._next_id = 2**31 - 3  # two ids left: 2^31 - 3 and 2^31 - 1
