@@ -74,7 +74,12 @@ def path_header(path: bytes) -> Header:
 
 
 class H2Failure(Exception):
-    """The HTTP/2 connection is unusable (protocol error from either side)."""
+    """The HTTP/2 connection is unusable (protocol error from either side). ``events`` holds
+    what the same bytes finished before the breach: answers that did arrive."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.events: list[Event] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,16 +326,20 @@ class ClientCore:
         buffer = self._in + data if self._in else data
         out: list[Event] = []
         offset, end = 0, len(buffer)
-        while end - offset >= 9:
-            high, low, kind, flags, sid = _FRAME_HEADER.unpack_from(buffer, offset)
-            length = (high << 8) | low
-            if length > _MIN_FRAME:  # we never advertise a larger SETTINGS_MAX_FRAME_SIZE
-                self._fail(_FRAME_SIZE_ERROR, f"a frame of {length} bytes")
-            if end - offset - 9 < length:
-                break
-            payload = buffer[offset + 9 : offset + 9 + length]
-            offset += 9 + length
-            self._on_frame(kind, flags, sid & _MAX_STREAM_ID, payload, out)
+        try:
+            while end - offset >= 9:
+                high, low, kind, flags, sid = _FRAME_HEADER.unpack_from(buffer, offset)
+                length = (high << 8) | low
+                if length > _MIN_FRAME:  # we never advertise a larger SETTINGS_MAX_FRAME_SIZE
+                    self._fail(_FRAME_SIZE_ERROR, f"a frame of {length} bytes")
+                if end - offset - 9 < length:
+                    break
+                payload = buffer[offset + 9 : offset + 9 + length]
+                offset += 9 + length
+                self._on_frame(kind, flags, sid & _MAX_STREAM_ID, payload, out)
+        except H2Failure as failure:
+            failure.events = out
+            raise
         self._in = buffer[offset:]
         return out
 

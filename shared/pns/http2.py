@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.pns._classify import TransportError
-from shared.pns._h2core import ClientCore, GoAway, H2Failure, Header, Response, StreamDone
+from shared.pns._h2core import (
+    ClientCore,
+    Event,
+    GoAway,
+    H2Failure,
+    Header,
+    Response,
+    StreamDone,
+)
 from shared.pns._h2core import path_header as path_header
 from shared.pns.options import PnsOptions
 
@@ -69,8 +77,17 @@ class _Connection(asyncio.Protocol):
         try:
             events = self.core.receive(data)
         except H2Failure as exc:
+            self._settle(exc.events)  # answered before the breach: not to be sent again
             self._lost(str(exc))
             return
+        self._settle(events)
+        self._flush()
+        if self._retired and not self.inflight:
+            self.close()
+            return
+        self._pool.on_capacity(self)
+
+    def _settle(self, events: list[Event]) -> None:
         inflight = self.inflight
         for event in events:
             if isinstance(event, StreamDone):
@@ -85,11 +102,6 @@ class _Connection(asyncio.Protocol):
                 self._on_goaway(event)
             elif not self.ready.done():
                 self.ready.set_result(None)
-        self._flush()
-        if self._retired and not self.inflight:
-            self.close()
-            return
-        self._pool.on_capacity(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost(f"connection lost: {exc}" if exc else "connection closed by the server")

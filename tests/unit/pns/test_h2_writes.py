@@ -101,3 +101,23 @@ async def test_a_connection_out_of_stream_ids_takes_no_more_and_closes_when_answ
     assert not third.done()
     await pool.aclose()
     assert isinstance(third.exception(), TransportError)
+
+
+async def test_answers_before_a_protocol_breach_stand_and_only_the_rest_fail() -> None:
+    pool, server, conn, transport = connected()
+    requests = [
+        _Request(
+            pool.request_headers(b"/3/device/%064x" % n), b"{}", pool.loop.create_future(), 1e9
+        )
+        for n in range(2)
+    ]
+    for request in requests:
+        conn.start(request)
+    await asyncio.sleep(0)
+    server.receive_data(b"".join(transport.writes))
+    server.send_headers(1, [(b":status", b"200")], end_stream=True)
+    breach = b"\x00\x00\x01\x01\x05\x00\x00\x00\x02\x88"  # HEADERS on stream 2, never opened
+    conn.data_received(server.data_to_send() + breach)
+    assert requests[0].future.result().status == 200  # delivered: must not be sent again
+    assert isinstance(requests[1].future.exception(), TransportError)
+    assert transport.closed
