@@ -5,7 +5,6 @@ it says so. Screenshots are kept in test-artifacts/dashboard/."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -16,6 +15,7 @@ from sending.conftest import Stack
 
 from shared.auth.sas import format_connection_string
 from shared.hubs.model import FULL_POLICY
+from support.node import run_node
 from support.processes import REPO, HostProcess
 
 from .conftest import finished_json
@@ -26,23 +26,7 @@ DRIVER = Path(__file__).with_name("drive_dashboard.mjs")
 
 
 async def _drive(arguments: dict[str, Any]) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(DRIVER),
-        json.dumps(arguments),
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=180)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode(errors="replace")
-    seen: dict[str, Any] = json.loads(out)
-    return seen
+    return await run_node(DRIVER, json.dumps(arguments))
 
 
 async def test_the_dashboard_shows_a_send_its_counts_and_its_failed_handle(

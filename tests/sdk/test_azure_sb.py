@@ -7,10 +7,7 @@ by the hosts it answers to, not by that header."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-from asyncio.subprocess import PIPE
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +20,7 @@ from sending.conftest import NS, Stack, new_stack, outcome_counts
 from devstack.simulated import app_settings
 from emulator.pns import RunningSimulators
 from emulator.pns.certs import CertPaths, ensure_certs
-from shared.auth.sas import format_connection_string
-from shared.hubs.model import FULL_POLICY
+from support.node import loopback_connection_string, run_node
 from support.processes import REPO, HostProcess, running_host
 from support.stack import app_env
 
@@ -53,20 +49,15 @@ async def _run_azure_sb(
     script: Path = SCRIPT,
 ) -> dict[str, Any]:
     assert app.https_url is not None
-    policy = stack.nh.hub.policies[FULL_POLICY]
     # azure-common checks the endpoint with validator's isURL, which wants a TLD or an IP.
-    endpoint = f"sb://127.0.0.1:{urlsplit(app.https_url).port}/"
-    connection = format_connection_string(endpoint, policy.name, policy.primary_key)
-    # The simulators run on this test's event loop: wait for node without blocking it.
-    node = await asyncio.create_subprocess_exec(
-        "node", str(script), connection, stack.nh.hub.name, json.dumps(scenario),
-        cwd=REPO, stdout=PIPE, stderr=PIPE,
-        env={**os.environ, "NODE_EXTRA_CA_CERTS": str(tls.ca_file)},
-    )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(node.communicate(), timeout=180)
-    assert node.returncode == 0, stderr.decode()
-    results: dict[str, Any] = json.loads(stdout)
-    return results
+    connection = loopback_connection_string(stack.nh, app.https_url)
+    return await run_node(
+        script,
+        connection,
+        stack.nh.hub.name,
+        json.dumps(scenario),
+        env={"NODE_EXTRA_CA_CERTS": str(tls.ca_file)},
+    )
 
 
 def _ok(results: dict[str, Any], step: str, status: int) -> Any:

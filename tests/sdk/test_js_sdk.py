@@ -6,18 +6,15 @@ these tests assert on that output and, where it matters, on what our own API ans
 
 from __future__ import annotations
 
-import asyncio
 import json
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from shared.auth.sas import format_connection_string
-from support.processes import REPO, HostProcess
+from support.node import loopback_connection_string, run_node
+from support.processes import HostProcess
 from support.stack import NhCaller, create_hub, without_timestamps
 
 SCRIPT = Path(__file__).with_name("installations.mjs")
@@ -32,30 +29,6 @@ BROWSER_CHANNEL = {
 }
 
 
-async def run_sdk_script(connection_string: str, hub: str, base_url: str) -> dict[str, Any]:
-    node = shutil.which("node")
-    assert node, "node is needed to run the NH JS SDK"
-    process = await asyncio.create_subprocess_exec(
-        node,
-        str(SCRIPT),
-        connection_string,
-        hub,
-        base_url,
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), NODE_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode == 0, err.decode(errors="replace")
-    result: dict[str, Any] = json.loads(out)
-    return result
-
-
 @pytest.fixture(scope="module")
 async def hub_caller(app: HostProcess, azurite: str) -> NhCaller:
     hub = await create_hub(azurite, f"sdk{uuid.uuid4().hex[:12]}")
@@ -65,12 +38,9 @@ async def hub_caller(app: HostProcess, azurite: str) -> NhCaller:
 @pytest.fixture(scope="module")
 async def sdk(hub_caller: NhCaller) -> dict[str, Any]:
     """The scenario's output: one entry per SDK call, ``{ok, value}`` or ``{ok, error}``."""
-    policy = hub_caller.hub.policies[hub_caller.policy]
-    port = urlsplit(hub_caller.base_url).port
-    connection_string = format_connection_string(
-        f"sb://127.0.0.1:{port}/", policy.name, policy.primary_key
-    )
-    return await run_sdk_script(connection_string, hub_caller.hub.name, hub_caller.base_url)
+    connection = loopback_connection_string(hub_caller)
+    arguments = (connection, hub_caller.hub.name, hub_caller.base_url)
+    return await run_node(SCRIPT, *arguments, timeout=NODE_TIMEOUT)
 
 
 def value(sdk: dict[str, Any], step: str) -> Any:

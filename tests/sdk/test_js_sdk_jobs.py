@@ -7,28 +7,23 @@ and list; and a job the poller sees fail.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from jobs.conftest import Container, jobs_env
 
 from emulator.pns import RunningSimulators
-from shared.auth.sas import format_connection_string
 from shared.model.channels import InstallationPlatform
 from shared.model.registration import Registration
 from shared.registrations.descriptions import description_xml
+from support.node import loopback_connection_string, run_node
 from support.processes import REPO, HostProcess, running_host
 from support.stack import NhCaller, create_hub
 
 SCRIPT = Path(__file__).with_name("jobs.mjs")
-NODE_TIMEOUT = 180.0
 IDS = [f"sdk-job-{n}" for n in range(5)]
 
 
@@ -55,21 +50,10 @@ async def sdk(app: HostProcess, azurite: str, container: Container) -> dict[str,
         for n, name in enumerate(IDS, 1)
     ]
     await container.put("in/upsert.txt", ("\n".join(lines) + "\n").encode())
-    policy = hub.policies[NhCaller(app.url, hub).policy]
-    port = urlsplit(app.url).port
-    connection = format_connection_string(
-        f"sb://127.0.0.1:{port}/", policy.name, policy.primary_key
+    connection = loopback_connection_string(NhCaller(app.url, hub))
+    result = await run_node(
+        SCRIPT, connection, hub.name, app.url, container.uri(), container.uri("in/upsert.txt")
     )
-    node = shutil.which("node")
-    assert node, "node is needed to run the NH JS SDK"
-    process = await asyncio.create_subprocess_exec(
-        node, str(SCRIPT), connection, hub.name, app.url, container.uri(),
-        container.uri("in/upsert.txt"),
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), NODE_TIMEOUT)
-    assert process.returncode == 0, err.decode(errors="replace")
-    result: dict[str, Any] = json.loads(out)
     result["hub"] = hub.name
     return result
 

@@ -6,24 +6,19 @@ of the modular API and every registration description builder, with what storage
 
 from __future__ import annotations
 
-import asyncio
-import json
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from registry.storage_view import index_rows, installation_rows
 
-from shared.auth.sas import format_connection_string
 from shared.engine import Engine
-from support.processes import REPO, HostProcess
+from support.node import loopback_connection_string, run_node
+from support.processes import HostProcess
 from support.stack import NhCaller, create_hub
 
 SCRIPT = Path(__file__).with_name("registrations.mjs")
-NODE_TIMEOUT = 180.0
 TOKEN = "62BCD3484834B7E2DC56733AC5509259230CC1BA82BA1AE7D06E91908A05A8FA"
 KINDS = {
     "adm": "Adm",
@@ -53,21 +48,8 @@ async def hub_caller(app: HostProcess, azurite: str) -> NhCaller:
 
 @pytest.fixture(scope="module")
 async def sdk(hub_caller: NhCaller) -> dict[str, Any]:
-    policy = hub_caller.hub.policies[hub_caller.policy]
-    port = urlsplit(hub_caller.base_url).port
-    connection = format_connection_string(
-        f"sb://127.0.0.1:{port}/", policy.name, policy.primary_key
-    )
-    node = shutil.which("node")
-    assert node, "node is needed to run the NH JS SDK"
-    process = await asyncio.create_subprocess_exec(
-        node, str(SCRIPT), connection, hub_caller.hub.name, hub_caller.base_url,
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), NODE_TIMEOUT)
-    assert process.returncode == 0, err.decode(errors="replace")
-    result: dict[str, Any] = json.loads(out)
-    return result
+    connection = loopback_connection_string(hub_caller)
+    return await run_node(SCRIPT, connection, hub_caller.hub.name, hub_caller.base_url)
 
 
 def value(sdk: dict[str, Any], step: str) -> Any:

@@ -4,9 +4,7 @@ xiaomi formats, each counted at its simulator."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from asyncio.subprocess import PIPE
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ from typing import Any
 import pytest
 from sending.conftest import Stack, app, stack  # noqa: F401 (the full-stack fixtures)
 
-from support.processes import REPO
+from support.node import run_node
 
 SCRIPT = Path(__file__).with_name("sending.mjs")
 
@@ -53,13 +51,7 @@ async def test_the_js_sdk_sends_and_reads_outcomes(stack: Stack, format: str) ->
         f"SharedAccessKey={policy.primary_key}"
     )
     arguments = [connection, stack.nh.hub.name, stack.nh.base_url, json.dumps(scenario)]
-    # The simulators run on this test's event loop: wait for node without blocking it.
-    node = await asyncio.create_subprocess_exec(
-        "node", str(SCRIPT), *arguments, cwd=REPO, stdout=PIPE, stderr=PIPE
-    )
-    stdout, stderr = await asyncio.wait_for(node.communicate(), timeout=180)
-    assert node.returncode == 0, stderr.decode()
-    results = json.loads(stdout)
+    results = await run_node(SCRIPT, *arguments)
 
     tagged = _ok(results, "tagged")
     assert tagged["details"]["state"] == "Completed"
