@@ -9,6 +9,7 @@ failed invocation.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ from emulator.storage import QueueClients, connection_string, encode_message, qu
 
 log = logging.getLogger("emulator.host")
 DEBUG, WARNING = logging.DEBUG, logging.WARNING
+OUTPUT_WINDOW = 16  # queue output messages written at once
 
 
 def http_status(invocation: Invocation) -> int | None:
@@ -92,6 +94,15 @@ class Dispatcher:
             conn = connection_string(binding.setting("connection"))
             client = await self._queues.ensure(conn, queue_name)
             encoding = self._config.queues.message_encoding
-            for body in queue_output_bodies(datum):
-                await client.send_message(encode_message(body, encoding))
+            texts = [encode_message(body, encoding) for body in queue_output_bodies(datum)]
+            # Written side by side, a window at a time: a step that fans out to 16 more no
+            # longer waits for 16 round trips before the first of them can run.
+            for start in range(0, len(texts), OUTPUT_WINDOW):
+                window = texts[start : start + OUTPUT_WINDOW]
+                sent = await asyncio.gather(
+                    *(client.send_message(text) for text in window), return_exceptions=True
+                )
+                for outcome in sent:
+                    if isinstance(outcome, BaseException):
+                        raise outcome
             self._notify(queue_name)

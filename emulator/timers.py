@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 
 from azure.core.exceptions import AzureError, ResourceExistsError
@@ -21,7 +22,7 @@ from croniter import croniter
 from emulator.app import AppLoadError, FunctionDef
 from emulator.dispatch import Dispatcher
 from emulator.invoke import InvocationError
-from emulator.storage import connection_string, until_stopped
+from emulator.storage import client_options, connection_string, until_stopped
 
 log = logging.getLogger("emulator.timers")
 
@@ -56,7 +57,7 @@ class TimerScheduler:
         next_occurrence(self.schedule, datetime.now(UTC))  # fail at load on a bad schedule
         self._dispatcher = dispatcher
         self._claims = TableClient.from_connection_string(
-            connection_string(None), table_name=CLAIMS_TABLE
+            connection_string(None), table_name=CLAIMS_TABLE, **client_options(os.environ)
         )
 
     async def run(self, stopping: asyncio.Event) -> None:

@@ -45,12 +45,15 @@ async def test_a_message_that_is_not_base64_goes_straight_to_poison(
 async def test_output_binding_list_writes_messages_and_wakes_the_listener(
     host: HostProcess, azurite: str
 ) -> None:
+    items = list(range(1, 41))  # more than one window of concurrent writes (OUTPUT_WINDOW)
     async with httpx.AsyncClient(base_url=host.url) as client:
-        response = await client.post("/api/enqueue", json=[1, 2, 3])
+        response = await client.post("/api/enqueue", json=items)
     assert response.status_code == 202
-    done = await drain_json(azurite, "done", 3)
-    assert sorted(d["n"] for d in done) == [1, 2, 3]
+    done = await drain_json(azurite, "done", len(items))
+    assert sorted(d["n"] for d in done) == items
     assert {d["dequeue_count"] for d in done} == {1}
+    assert await depth(azurite, "work") == 0
+    assert await depth(azurite, "done") == 0  # none written twice
 
 
 async def test_admin_endpoint_runs_a_queue_function_on_its_input(
