@@ -238,8 +238,15 @@ async def deliver(
                 _drop(delivery, target, NhOutcome.UNKNOWN_ERROR, reason)
             return
         delivery.tally.latency(platform.value, time.perf_counter() - started)
+        delivered = 0  # plain deliveries are counted once per batch, not each on its own
         async for (target, _), outcome in paced(zip(batch, outcomes, strict=True)):
-            _account(delivery, target, platform, outcome, notification_id, now)
+            if outcome.kind is OutcomeKind.DELIVERED and outcome.new_handle is None:
+                delivered += 1
+            else:
+                _account(delivery, target, platform, outcome, notification_id, now)
+        if delivered:
+            delivery.tally.add(delivery_key(platform.value, OutcomeKind.DELIVERED.value), delivered)
+            delivery.result.count(platform.value, NhOutcome.SUCCESS.value, delivered)
 
     await asyncio.gather(*(send(platform, batch) for platform, batch in groups.items()))
     return delivery

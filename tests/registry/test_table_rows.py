@@ -122,6 +122,8 @@ async def test_pages_follow_the_continuation_in_key_order(engine: Engine) -> Non
     typed, _ = await rows.page(query, top=1, metadata=True)
     assert typed[0]["V"] == b"\x00" * 5
     assert typed[0].etag
+    whole, _ = await rows.page(query, top=1)  # every property, none of the service's own
+    assert whole == [{"PartitionKey": "pages's", "RowKey": "r005", "V": "AAAAAAA="}]
 
 
 @settings(
