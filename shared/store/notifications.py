@@ -26,7 +26,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
 from shared.errors import BadRequestError, NotFoundError, PayloadTooLargeError
-from shared.store.rows import with_parameters
+from shared.store.rows import Row, with_parameters
 from shared.store.tables import NOTIFICATIONS, SCHEDULED, Tables
 
 META = "meta"
@@ -148,7 +148,7 @@ def _failures_bytes(failures: Sequence[Mapping[str, str]]) -> tuple[bytes, int]:
     return json.dumps(kept, separators=(",", ":")).encode(), len(failures) - len(kept)
 
 
-def _step_row(entity: Mapping[str, Any]) -> StepRow:
+def _step_row(entity: Row) -> StepRow:
     result = StepResult(
         counts=json.loads(entity.get("Counts", "{}")),
         failures=json.loads(bytes(entity.get("Failures", b"[]"))),
@@ -158,13 +158,12 @@ def _step_row(entity: Mapping[str, Any]) -> StepRow:
         next_cursor=entity.get("NextCursor"),
     )
     done = bool(entity.get("Done"))
-    metadata = getattr(entity, "metadata", {})
     return StepRow(
         str(entity["RowKey"]),
         str(entity.get("MessageId", "")),
         done,
         result,
-        metadata.get("timestamp") if done else None,
+        entity.timestamp if done else None,
         entity.get("Progress"),
         entity.get("LastError"),
     )
@@ -320,14 +319,16 @@ class NotificationStore:
         return True
 
     async def read_all(self, hub: str, notification_id: str) -> NotificationRows:
-        table = await self._tables.get(NOTIFICATIONS)
-        rows = table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": _partition(hub, notification_id)}
-        )
+        table = await self._tables.rows(NOTIFICATIONS)
+        query = with_parameters("PartitionKey eq @pk", {"pk": _partition(hub, notification_id)})
+        rows, resume = await table.page(query, top=1000, metadata=True)
+        while resume is not None:  # a send of more than a thousand steps
+            more, resume = await table.page(query, top=1000, metadata=True, resume=resume)
+            rows += more
         meta: NotificationMeta | None = None
         steps: list[StepRow] = []
         untold = 0
-        async for entity in rows:
+        for entity in rows:
             if entity["RowKey"] == META:
                 meta = _meta(hub, notification_id, entity)
             elif entity["RowKey"] != COMPLETION:

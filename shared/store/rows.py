@@ -62,13 +62,17 @@ NONE = "application/json;odata=nometadata"
 
 
 class Row(dict[str, Any]):
-    """A table row's properties, and the ETag it was read with ("" when read without)."""
+    """A table row's properties; the ETag it was read with ("" when read without) and, read
+    with metadata, when the service last wrote it."""
 
-    __slots__ = ("etag",)
+    __slots__ = ("etag", "timestamp")
 
-    def __init__(self, properties: Mapping[str, Any], etag: str) -> None:
+    def __init__(
+        self, properties: Mapping[str, Any], etag: str, timestamp: datetime | None = None
+    ) -> None:
         super().__init__(properties)
         self.etag = etag
+        self.timestamp = timestamp
 
 
 def odata_literal(value: str | bool | int | datetime) -> str:
@@ -153,7 +157,10 @@ def decode(properties: Mapping[str, Any]) -> Row:
             continue
         kind = properties.get(f"{name}@odata.type")
         row[name] = value if kind is None else _DECODERS.get(kind, str)(value)
-    return Row(row, str(properties.get("odata.etag", "")))
+    written = properties.get("Timestamp")
+    return Row(
+        row, str(properties.get("odata.etag", "")), None if written is None else _datetime(written)
+    )
 
 
 # Policies the SDK's service client runs that a TableRows request does without (see above).

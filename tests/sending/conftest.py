@@ -125,6 +125,10 @@ class Stack:
             details = await self.details(http, notification_id)
             state = details.findtext(f"{NS}State")
             if state in ("Completed", "NoTargetFound", "Abandoned"):
+                if state == "Completed":  # when its last step finished, by storage's clock
+                    ended = details.findtext(f"{NS}EndTime")
+                    assert ended is not None, "a completed send names its end"
+                    assert ended >= str(details.findtext(f"{NS}EnqueueTime"))
                 return details
             assert time.monotonic() < deadline, f"still {state}"
             await asyncio.sleep(0.2)
