@@ -4,8 +4,8 @@ No sockets and no event loop here (:mod:`shared.pns.http2` is the asyncio adapte
 client half of RFC 9113 a push sender needs, written for its one job: many small POSTs on a
 long-lived connection and small answers back. It was ``h2``'s ``H2Connection``; that spent
 about 60 µs of CPU per request on frame objects and two state machines per stream, two thirds
-of the APNs sender's time (decisions.md, 71). Frames are packed and parsed here directly; HPACK
-decoding stays with ``hpack``, and :class:`HeaderEncoder` encodes with a cache.
+of the APNs sender's time (decisions.md, 71). Frames are packed and parsed here directly, and
+header blocks go through :mod:`shared.pns._hpack`.
 
 What it enforces from the server: frame sizes, the header-block sequence (CONTINUATION), flow
 control on both directions, stream ids it never opened, PUSH_PROMISE (push is disabled), and a
@@ -18,11 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from struct import Struct
 
-from hpack import Decoder, NeverIndexedHeaderTuple
-from hpack.exceptions import HPACKError
-from hpack.table import HeaderTable
-
-Header = tuple[bytes, bytes]
+from shared.pns._hpack import Header, HeaderDecoder, HeaderDecodingError, HeaderEncoder
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _FRAME_HEADER = Struct(">HBBBL")  # length (24 bits, as 16 + 8), type, flags, stream id
@@ -66,11 +62,6 @@ _MAX_TRACKED_STREAMS = 1 << 16  # a server that advertises no limit still gets a
 # An answer is a status and a few headers, or a small JSON error; a server sending more is broken.
 MAX_RESPONSE_BYTES = 1 << 20
 _MAX_HEADER_LIST = 1 << 16
-
-
-def path_header(path: bytes) -> Header:
-    """``:path`` as a never-indexed literal: each device token is new, so indexing only churns."""
-    return NeverIndexedHeaderTuple(b":path", path)
 
 
 class H2Failure(Exception):
@@ -122,114 +113,6 @@ def error_name(code: int) -> str:
     return ERROR_NAMES[code] if code < len(ERROR_NAMES) else f"error {code:#x}"
 
 
-def _integer(value: int, prefix_bits: int, first: int) -> bytes:
-    """An HPACK integer (RFC 7541, 5.1) whose first byte carries ``first`` above the prefix."""
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes((first | value,))
-    out = bytearray((first | limit,))
-    value -= limit
-    while value >= 128:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _string(value: bytes) -> bytes:
-    """An HPACK string literal, without Huffman: literals here are hex tokens and base64 JWTs,
-    where Huffman saves a fifth of a few dozen bytes and costs more CPU than the rest."""
-    return _integer(len(value), 7, 0) + value
-
-
-_STATIC = HeaderTable.STATIC_TABLE
-_STATIC_FIELDS = {field: index for index, field in reversed(list(enumerate(_STATIC, 1)))}
-_STATIC_NAMES = {name: index for index, (name, _) in reversed(list(enumerate(_STATIC, 1)))}
-_ENTRY_OVERHEAD = 32  # RFC 7541, 4.1
-
-
-class HeaderEncoder:
-    """HPACK encoding (RFC 7541) with the dynamic table, and a cache of each field's bytes.
-
-    A repeated field (the JWT, the topic) is one index byte; :func:`path_header` fields go as
-    never-indexed literals. A field's encoding stays valid until the table changes, which in
-    steady sending it never does, so most fields cost one dictionary lookup.
-    """
-
-    def __init__(self) -> None:
-        self._entries: list[Header] = []  # newest first: dynamic index 62 is entries[0]
-        self._size = 0
-        self.max_size = 4096  # the peer's SETTINGS_HEADER_TABLE_SIZE, at most our own default
-        self._smallest: int | None = None  # the least size since the last block: to signal
-        self._cache: dict[Header, bytes] = {}
-        self._inserted = 0  # fields ever inserted: a field's index is 62 + inserted - its number
-        self._numbers: dict[Header, int] = {}
-
-    def resize(self, size: int) -> None:
-        size = min(size, 4096)
-        if size != self.max_size:
-            self.max_size = size
-            self._smallest = size if self._smallest is None else min(self._smallest, size)
-            self._evict(0)
-
-    def encode(self, headers: list[Header]) -> bytes:
-        parts: list[bytes] = []
-        if self._smallest is not None:  # RFC 7541, 4.2: the smallest size, then the final one
-            if self._smallest < self.max_size:
-                parts.append(_integer(self._smallest, 5, 0x20))
-            parts.append(_integer(self.max_size, 5, 0x20))
-            self._smallest = None
-        cache = self._cache
-        for header in headers:
-            known = cache.get(header)
-            if known is not None:
-                parts.append(known)
-            elif isinstance(header, NeverIndexedHeaderTuple):
-                parts.append(self._literal(header, 0x10, 4))
-            else:
-                parts.append(self._indexed(header))
-        return b"".join(parts)
-
-    def _literal(self, header: Header, first: int, prefix_bits: int) -> bytes:
-        name, value = header
-        index = _STATIC_NAMES.get(name)
-        if index is None:
-            return bytes((first,)) + _string(name) + _string(value)
-        return _integer(index, prefix_bits, first) + _string(value)
-
-    def _indexed(self, header: Header) -> bytes:
-        header = (header[0], header[1])
-        static = _STATIC_FIELDS.get(header)
-        if static is not None:
-            encoded = _integer(static, 7, 0x80)
-            self._cache[header] = encoded
-            return encoded
-        number = self._numbers.get(header)
-        if number is not None:
-            encoded = _integer(62 + self._inserted - number, 7, 0x80)
-            self._cache[header] = encoded
-            return encoded
-        size = len(header[0]) + len(header[1]) + _ENTRY_OVERHEAD
-        if size > self.max_size:
-            return self._literal(header, 0x00, 4)  # too large to index: a plain literal
-        encoded = self._literal(header, 0x40, 6)
-        self._evict(size)
-        self._inserted += 1
-        self._entries.insert(0, header)
-        self._numbers[header] = self._inserted
-        self._size += size
-        self._cache.clear()  # every dynamic index just moved by one
-        return encoded
-
-    def _evict(self, room: int) -> None:
-        while self._entries and self._size + room > self.max_size:
-            old = self._entries.pop()
-            self._size -= len(old[0]) + len(old[1]) + _ENTRY_OVERHEAD
-            if self._numbers.get(old) == self._inserted - len(self._entries):
-                del self._numbers[old]
-            self._cache.clear()
-
-
 @dataclass(slots=True)
 class _Stream:
     window: int  # what the server lets us send on it
@@ -249,7 +132,7 @@ class ClientCore:
         self._streams: dict[int, _Stream] = {}  # opened and not yet answered, reset or cancelled
         self._next_id = 1
         self._encoder = HeaderEncoder()
-        self._decoder = Decoder(max_header_list_size=_MAX_HEADER_LIST)
+        self._decoder = HeaderDecoder(max_list_size=_MAX_HEADER_LIST)
         self._send_window = _DEFAULT_WINDOW  # the connection's, for our DATA
         self._stream_window = _DEFAULT_WINDOW  # the server's initial window for new streams
         self._frame_size = _MIN_FRAME  # the largest frame the server takes
@@ -455,8 +338,8 @@ class ClientCore:
     def _on_header_block(self, flags: int, sid: int, block: bytes, out: list[Event]) -> None:
         # Every block is decoded, for a closed stream too: the decoder's table must keep step.
         try:
-            headers = self._decoder.decode(block, raw=True)
-        except HPACKError as exc:
+            headers = self._decoder.decode(block)
+        except HeaderDecodingError as exc:
             self._fail(_COMPRESSION_ERROR, f"an undecodable header block ({exc})")
         stream = self._streams.get(sid)
         if stream is None:

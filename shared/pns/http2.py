@@ -19,16 +19,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.pns._classify import TransportError
-from shared.pns._h2core import (
-    ClientCore,
-    Event,
-    GoAway,
-    H2Failure,
-    Header,
-    Response,
-    StreamDone,
-)
-from shared.pns._h2core import path_header as path_header
+from shared.pns._h2core import ClientCore, Event, GoAway, H2Failure, Response, StreamDone
+from shared.pns._hpack import Header, path_header
 from shared.pns.options import PnsOptions
 
 __all__ = ["H2Pool", "Header", "Response", "TransportError", "path_header"]

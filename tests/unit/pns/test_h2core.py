@@ -19,11 +19,10 @@ from shared.pns._h2core import (
     ClientCore,
     GoAway,
     H2Failure,
-    HeaderEncoder,
     Response,
     StreamDone,
-    path_header,
 )
+from shared.pns._hpack import HeaderEncoder, path_header
 
 MAX_STREAMS = SettingCodes.MAX_CONCURRENT_STREAMS
 INITIAL_WINDOW = SettingCodes.INITIAL_WINDOW_SIZE
