@@ -100,7 +100,7 @@ class Dispatcher:
             for start in range(0, len(texts), OUTPUT_WINDOW):
                 window = texts[start : start + OUTPUT_WINDOW]
                 sent = await asyncio.gather(
-                    *(client.send_message(text) for text in window), return_exceptions=True
+                    *(client.send(text) for text in window), return_exceptions=True
                 )
                 for outcome in sent:
                     if isinstance(outcome, BaseException):

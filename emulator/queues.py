@@ -19,12 +19,11 @@ from datetime import datetime
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.functions.meta import Datum
-from azure.storage.queue import QueueMessage
-from azure.storage.queue.aio import QueueClient
 
 from emulator.app import FunctionDef, QueueOptions
 from emulator.dispatch import Dispatcher
 from emulator.invoke import InvocationError
+from emulator.queue_rest import Queue, ReceivedMessage
 from emulator.storage import QueueClients, connection_string, decode_message, until_stopped
 
 log = logging.getLogger("emulator.queues")
@@ -39,7 +38,7 @@ def _iso(value: datetime | None) -> Datum | None:
     return None if value is None else Datum(value.isoformat(), "string")
 
 
-def _metadata(message: QueueMessage) -> dict[str, Datum]:
+def _metadata(message: ReceivedMessage) -> dict[str, Datum]:
     fields = {
         "Id": Datum(message.id, "string"),
         "DequeueCount": Datum(json.dumps(message.dequeue_count), "json"),
@@ -130,14 +129,10 @@ class QueueListener:
             task.cancel()
         return event.is_set()
 
-    async def _receive(self, queue: QueueClient) -> list[QueueMessage]:
-        size = self._options.batch_size
-        pages = queue.receive_messages(
-            messages_per_page=size, max_messages=size, visibility_timeout=self._lease
-        )
-        return [message async for message in pages]
+    async def _receive(self, queue: Queue) -> list[ReceivedMessage]:
+        return await queue.receive(self._options.batch_size, self._lease)
 
-    async def _process(self, queue: QueueClient, message: QueueMessage) -> None:
+    async def _process(self, queue: Queue, message: ReceivedMessage) -> None:
         renewal = asyncio.create_task(self._keep_invisible(queue, message))
         try:
             succeeded = await self._invoke(queue, message)
@@ -151,9 +146,9 @@ class QueueListener:
             # The message reappears after its lease and is processed again: at-least-once.
             log.warning("Settling message %s on %s failed: %s", message.id, self.queue_name, error)
 
-    async def _invoke(self, queue: QueueClient, message: QueueMessage) -> bool | None:
+    async def _invoke(self, queue: Queue, message: ReceivedMessage) -> bool | None:
         """True on success, False on failure, None when the message went to poison unread."""
-        if (message.dequeue_count or 0) > self._options.max_dequeue_count:
+        if message.dequeue_count > self._options.max_dequeue_count:
             # It was received before and its host died mid-run each time: don't run it again.
             await self._poison(queue, message, "it outlived maxDequeueCount")
             return None
@@ -171,40 +166,31 @@ class QueueListener:
             return False
         return True
 
-    async def _settle(
-        self, queue: QueueClient, message: QueueMessage, succeeded: bool | None
-    ) -> None:
+    async def _settle(self, queue: Queue, message: ReceivedMessage, succeeded: bool | None) -> None:
         if succeeded is None:
             return
         if succeeded:
             await self._delete(queue, message)
-        elif (message.dequeue_count or 0) >= self._options.max_dequeue_count:
+        elif message.dequeue_count >= self._options.max_dequeue_count:
             await self._poison(queue, message, f"{message.dequeue_count} failed attempts")
         else:
-            await queue.update_message(
-                message,
-                pop_receipt=message.pop_receipt,
-                visibility_timeout=int(self._options.visibility_timeout),
-            )
+            await queue.update(message, int(self._options.visibility_timeout))
 
-    async def _poison(self, queue: QueueClient, message: QueueMessage, why: str) -> None:
+    async def _poison(self, queue: Queue, message: ReceivedMessage, why: str) -> None:
         poison_name = f"{self.queue_name}-poison"
         poison = await self._clients.ensure(self._conn, poison_name)
-        await poison.send_message(message.content)
+        await poison.send(message.content)
         await self._delete(queue, message)
         log.warning(
             "Moved message %s from %s to %s: %s", message.id, self.queue_name, poison_name, why
         )
 
     @staticmethod
-    async def _delete(queue: QueueClient, message: QueueMessage) -> None:
+    async def _delete(queue: Queue, message: ReceivedMessage) -> None:
         with contextlib.suppress(ResourceNotFoundError):  # another host finished it after a lapse
-            await queue.delete_message(message.id, message.pop_receipt)
+            await queue.delete(message)
 
-    async def _keep_invisible(self, queue: QueueClient, message: QueueMessage) -> None:
+    async def _keep_invisible(self, queue: Queue, message: ReceivedMessage) -> None:
         while True:
             await asyncio.sleep(self._lease / 2)
-            receipt = await queue.update_message(
-                message, pop_receipt=message.pop_receipt, visibility_timeout=self._lease
-            )
-            message.pop_receipt = receipt.pop_receipt
+            await queue.update(message, self._lease)

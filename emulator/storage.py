@@ -5,20 +5,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import json
 import os
 from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
-from azure.core.exceptions import ResourceExistsError
 from azure.functions.meta import Datum
-from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
 from emulator.app import AppLoadError
+from emulator.queue_rest import Queue, QueueAccount
 
-# Azurite 3.35 (the newest that runs on Node 20) rejects the SDK's newer default API version.
-QUEUE_API_VERSION = "2025-11-05"
 # The variables aiohttp reads for a proxy (either case).
 _PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 
@@ -45,36 +41,26 @@ def connection_string(setting: str | None) -> str:
 
 
 class QueueClients:
-    """One service client per connection string; queue clients created once and reused."""
+    """One account client per connection string; each queue created once, on first use."""
 
     def __init__(self) -> None:
-        self._services: dict[str, QueueServiceClient] = {}
-        self._queues: dict[tuple[str, str], QueueClient] = {}
-        self._created: set[tuple[str, str]] = set()
+        self._accounts: dict[str, QueueAccount] = {}
+        self._created: dict[tuple[str, str], Queue] = {}
 
-    def queue(self, conn: str, name: str) -> QueueClient:
-        key = (conn, name)
-        if key not in self._queues:
-            if conn not in self._services:
-                self._services[conn] = QueueServiceClient.from_connection_string(
-                    conn, api_version=QUEUE_API_VERSION, **client_options(os.environ)
-                )
-            self._queues[key] = self._services[conn].get_queue_client(name)
-        return self._queues[key]
-
-    async def ensure(self, conn: str, name: str) -> QueueClient:
-        client = self.queue(conn, name)
-        if (conn, name) not in self._created:
-            with contextlib.suppress(ResourceExistsError):
-                await client.create_queue()
-            self._created.add((conn, name))
-        return client
+    async def ensure(self, conn: str, name: str) -> Queue:
+        queue = self._created.get((conn, name))
+        if queue is None:
+            account = self._accounts.get(conn)
+            if account is None:
+                account = self._accounts[conn] = QueueAccount(conn, **client_options(os.environ))
+            queue = account.queue(name)
+            await queue.create()
+            self._created[(conn, name)] = queue
+        return queue
 
     async def close(self) -> None:
-        for client in self._queues.values():
-            await client.close()
-        for service in self._services.values():
-            await service.close()
+        for account in self._accounts.values():
+            await account.close()
 
 
 def encode_message(body: bytes, encoding: str) -> str:

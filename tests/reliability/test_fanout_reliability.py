@@ -13,7 +13,7 @@ from azure.storage.queue.aio import QueueClient
 from sending.conftest import NS, SIM_NAMES, Stack, outcome_counts
 
 from emulator.pns import RunningSimulators
-from emulator.storage import QUEUE_API_VERSION
+from emulator.queue_rest import QUEUE_API_VERSION
 from shared.fanout.steps import SLICE
 from support.processes import REPO, HostProcess, running_host, spawn_host
 from support.stack import NhCaller
