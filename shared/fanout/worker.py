@@ -7,6 +7,7 @@ notification is gone ends without writing anything (shared.fanout.context)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import UTC, datetime
@@ -147,11 +148,12 @@ async def _deliver_inline(
 ) -> None:
     """The whole small audience as one step of the plan's own (shared.fanout.audience)."""
     plan = Plan(meta.hub, meta.notification_id)
-    if not meta.inline:
-        await _start(engine, plan, chains=1, inline=True)
+    claim = engine.notifications.claim_step(meta.hub, meta.notification_id, INLINE_KEY, message_id)
+    if meta.inline:
+        earlier = await claim
+    else:  # the two writes side by side: a plan run again after either redoes both
+        _, earlier = await asyncio.gather(_start(engine, plan, chains=1, inline=True), claim)
         send_started(meta, request, how=f"a small audience ({len(targets)}), sent at once")
-    store = engine.notifications
-    earlier = await store.claim_step(meta.hub, meta.notification_id, INLINE_KEY, message_id)
     if earlier is not None and (earlier.done or earlier.message_id != message_id):
         return
     run = StepRun.resume(

@@ -23,7 +23,6 @@ from enum import StrEnum
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
 
 from shared.errors import BadRequestError, NotFoundError, PayloadTooLargeError
 from shared.store.rows import Row, with_parameters
@@ -200,7 +199,7 @@ class NotificationStore:
         self._recent: dict[tuple[str, str], tuple[float, NotificationMeta]] = {}
 
     async def create(self, meta: NotificationMeta) -> None:
-        table = await self._tables.get(NOTIFICATIONS)
+        table = await self._tables.rows(NOTIFICATIONS)
         parts = [
             meta.request[i : i + _PART_BYTES] for i in range(0, len(meta.request), _PART_BYTES)
         ]
@@ -217,7 +216,7 @@ class NotificationStore:
         }
         if meta.scheduled_for is not None:
             entity["ScheduledFor"] = meta.scheduled_for
-        await table.create_entity(entity)
+        await table.insert(entity)
 
     async def get_meta(
         self, hub: str, notification_id: str, *, max_age: float = 0.0
@@ -228,9 +227,9 @@ class NotificationStore:
         recent = self._recent.get(key)
         if recent is not None and time.monotonic() - recent[0] <= max_age:
             return recent[1]
-        table = await self._tables.get(NOTIFICATIONS)
+        table = await self._tables.rows(NOTIFICATIONS)
         try:
-            entity = await table.get_entity(_partition(hub, notification_id), META)
+            entity = await table.get(_partition(hub, notification_id), META)
         except ResourceNotFoundError:
             raise NotFoundError(f"The notification {notification_id!r} does not exist.") from None
         meta = _meta(hub, notification_id, entity)
@@ -242,9 +241,9 @@ class NotificationStore:
 
     async def update_meta(self, hub: str, notification_id: str, **fields: Any) -> None:
         """Merge ``fields`` (State, Chains, StartedAt, ...) into the meta row."""
-        table = await self._tables.get(NOTIFICATIONS)
+        table = await self._tables.rows(NOTIFICATIONS)
         entity = {"PartitionKey": _partition(hub, notification_id), "RowKey": META, **fields}
-        await table.update_entity(entity, mode=UpdateMode.MERGE)
+        await table.merge(entity)
 
     async def claim_step(
         self, hub: str, notification_id: str, key: str, message_id: str
@@ -285,9 +284,9 @@ class NotificationStore:
 
     async def note_error(self, hub: str, notification_id: str, key: str, error: str) -> None:
         """Keep why a step's attempt failed, so its poison handler can say why it gave up."""
-        table = await self._tables.get(NOTIFICATIONS)
+        table = await self._tables.rows(NOTIFICATIONS)
         entity = {"PartitionKey": _partition(hub, notification_id), "RowKey": key}
-        await table.update_entity({**entity, "LastError": error[:1000]}, mode=UpdateMode.MERGE)
+        await table.merge({**entity, "LastError": error[:1000]})
 
     @staticmethod
     def _result_entity(
@@ -310,10 +309,10 @@ class NotificationStore:
 
     async def claim_completion(self, hub: str, notification_id: str) -> bool:
         """True for the one caller that first claims the send's completion (to report it)."""
-        table = await self._tables.get(NOTIFICATIONS)
+        table = await self._tables.rows(NOTIFICATIONS)
         entity = {"PartitionKey": _partition(hub, notification_id), "RowKey": COMPLETION}
         try:
-            await table.create_entity(entity)
+            await table.insert(entity)
         except ResourceExistsError:
             return False
         return True

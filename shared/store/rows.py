@@ -258,6 +258,14 @@ class TableRows:
         """Insert the row, or replace it whatever it holds; its ETag."""
         return await self._put(entity, {})
 
+    async def merge(self, entity: Mapping[str, Any], etag: str = "*") -> str:
+        """Merge ``entity``'s properties into the row if it still has ``etag`` (any, by
+        default); its new ETag. ResourceNotFoundError if there is no such row."""
+        url = self._key_url(str(entity["PartitionKey"]), str(entity["RowKey"]))
+        headers = {"Content-Type": "application/json", "Accept": NONE, "If-Match": etag}
+        response = await self._send("PATCH", url, headers=headers, body=encode(entity), ok=204)
+        return str(response.headers["ETag"])
+
     async def _put(self, entity: Mapping[str, Any], condition: Mapping[str, str]) -> str:
         url = self._key_url(str(entity["PartitionKey"]), str(entity["RowKey"]))
         headers = {"Content-Type": "application/json", "Accept": NONE, **condition}

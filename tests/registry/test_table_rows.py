@@ -102,6 +102,27 @@ async def test_conditions_and_missing_rows_raise_the_sdk_exceptions(engine: Engi
         await rows.replace({"PartitionKey": "p", "RowKey": "cond", "N": 5}, second)
 
 
+async def test_a_merge_keeps_the_other_properties_and_honours_its_condition(
+    engine: Engine,
+) -> None:
+    rows, sdk = await _both(engine)
+    first = await rows.insert({"PartitionKey": "m", "RowKey": "row", "N": 1, "Kept": "yes"})
+    second = await rows.merge({"PartitionKey": "m", "RowKey": "row", "N": 2, "New": b"\x01"})
+    assert dict(await rows.get("m", "row")) == {
+        "PartitionKey": "m",
+        "RowKey": "row",
+        "N": 2,
+        "Kept": "yes",
+        "New": b"\x01",
+    }
+    assert second == (await sdk.get_entity("m", "row")).metadata["etag"]
+    with pytest.raises(ResourceModifiedError):
+        await rows.merge({"PartitionKey": "m", "RowKey": "row", "N": 3}, first)
+    with pytest.raises(ResourceNotFoundError):
+        await rows.merge({"PartitionKey": "m", "RowKey": "absent", "N": 1})
+    assert (await rows.get("m", "row"))["N"] == 2
+
+
 async def test_pages_follow_the_continuation_in_key_order(engine: Engine) -> None:
     rows, _ = await _both(engine)
     for n in range(25):
