@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import cast
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
@@ -79,16 +79,13 @@ class QueueAccount:
     def __init__(self, connection_string: str, **transport_options: bool) -> None:
         # The SDK reads the connection string (its many forms) into an endpoint and a key.
         parsed = QueueServiceClient.from_connection_string(connection_string)
-        self.url = parsed.url.split("?", 1)[0].rstrip("/")
+        url = urlsplit(parsed.url)  # a SAS connection string's token is its query
+        self.url = f"{url.scheme}://{url.netloc}{url.path}".rstrip("/")
         credential = parsed.credential
         self._account = getattr(credential, "account_name", None)
         key = getattr(credential, "account_key", None)
         self._key = None if key is None else base64.b64decode(key)
-        self._sas = dict(
-            (unquote(k), unquote(v))
-            for k, _, v in (p.partition("=") for p in parsed._query_str.lstrip("?").split("&"))
-            if k
-        )
+        self._sas = dict(parse_qsl(url.query, keep_blank_values=True))
         self._path = urlsplit(self.url).path  # "/devstoreaccount1" on Azurite, "" on Azure
         self._transport = AioHttpTransport(**transport_options)
 

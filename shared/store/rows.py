@@ -65,14 +65,18 @@ class Row(dict[str, Any]):
     """A table row's properties; the ETag it was read with ("" when read without) and, read
     with metadata, when the service last wrote it."""
 
-    __slots__ = ("etag", "timestamp")
+    __slots__ = ("_written", "etag")
 
     def __init__(
-        self, properties: Mapping[str, Any], etag: str, timestamp: datetime | None = None
+        self, properties: Mapping[str, Any], etag: str, written: str | None = None
     ) -> None:
         super().__init__(properties)
         self.etag = etag
-        self.timestamp = timestamp
+        self._written = written  # the service's Timestamp text: parsed only when asked for
+
+    @property
+    def timestamp(self) -> datetime | None:
+        return None if self._written is None else _datetime(self._written)
 
 
 def odata_literal(value: str | bool | int | datetime) -> str:
@@ -157,10 +161,7 @@ def decode(properties: Mapping[str, Any]) -> Row:
             continue
         kind = properties.get(f"{name}@odata.type")
         row[name] = value if kind is None else _DECODERS.get(kind, str)(value)
-    written = properties.get("Timestamp")
-    return Row(
-        row, str(properties.get("odata.etag", "")), None if written is None else _datetime(written)
-    )
+    return Row(row, str(properties.get("odata.etag", "")), properties.get("Timestamp"))
 
 
 # Policies the SDK's service client runs that a TableRows request does without (see above).
