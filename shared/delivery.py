@@ -38,8 +38,9 @@ from shared.store.notifications import StepResult
 
 log = logging.getLogger(__name__)
 
-# What renders one target's message, or the outcome that says why it cannot be sent.
-Render = Callable[[Target], PushMessage | Outcome]
+# What renders one target's message for the platform that delivers it, or the outcome that
+# says why it cannot be sent.
+Render = Callable[[Target, Platform], PushMessage | Outcome]
 NOTIFICATION_ID_PROPERTY = "heraldNotificationId"
 
 
@@ -53,7 +54,7 @@ def renderer(request: SendRequest, notification_id: str | None = None) -> Render
         given = request.properties or {}
         request = replace(request, properties={NOTIFICATION_ID_PROPERTY: notification_id, **given})
 
-    def render(target: Target) -> PushMessage | Outcome:
+    def render(target: Target, platform: Platform) -> PushMessage | Outcome:
         device = device_from_view(target.installation_id, target.view)
         if device is None:
             return Outcome(OutcomeKind.PAYLOAD_REJECTED, "", None, "no sender for this platform")
@@ -73,10 +74,7 @@ def _native_renderer(request: SendRequest) -> Render:
     """A native send's render: the same payload for every device, so no device is parsed."""
     natives = NativeMessages(request)
 
-    def render(target: Target) -> PushMessage | Outcome:
-        platform = delivery_platform(target.platform)
-        if platform is None:
-            return Outcome(OutcomeKind.PAYLOAD_REJECTED, "", None, "no sender for this platform")
+    def render(target: Target, platform: Platform) -> PushMessage | Outcome:
         result = natives.for_view(platform, target.view)
         if result is None:
             reason = f"the {request.format.value} format does not reach {target.platform}"
@@ -187,13 +185,10 @@ def _dead(target: Target, outcome: Outcome, notification_id: str, now: datetime)
     )
 
 
-def _render_one(render: Render, target: Target) -> PushMessage | Outcome:
-    try:
-        return render(target)
-    except Exception as exc:  # a bug must cost this device only, never its page
-        log.exception("Rendering for installation %r failed", target.installation_id)
-        reason = f"Herald could not build this device's message: {type(exc).__name__}: {exc}"
-        return Outcome(OutcomeKind.PAYLOAD_REJECTED, handle_of(target), None, reason)
+def _render_failure(target: Target, exc: Exception) -> Outcome:
+    log.exception("Rendering for installation %r failed", target.installation_id)
+    reason = f"Herald could not build this device's message: {type(exc).__name__}: {exc}"
+    return Outcome(OutcomeKind.PAYLOAD_REJECTED, handle_of(target), None, reason)
 
 
 async def deliver(
@@ -212,7 +207,10 @@ async def deliver(
             reason = f"Herald has no sender for {target.platform}"
             _drop(delivery, target, NhOutcome.SKIPPED, reason)
             continue
-        message = _render_one(render, target)
+        try:
+            message = render(target, platform)
+        except Exception as exc:  # a bug must cost this device only, never its page
+            message = _render_failure(target, exc)
         if isinstance(message, Outcome):
             _drop(delivery, target, nh_outcome(message, platform), message.reason)
             continue

@@ -22,7 +22,7 @@ set is the caller's job. Matching is case-sensitive.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import NoReturn
@@ -53,7 +53,7 @@ class Tag:
 
     name: str
 
-    def _evaluate(self, tags: AbstractSet[str]) -> bool:
+    def _evaluate(self, tags: Container[str]) -> bool:
         return self.name in tags
 
 
@@ -61,7 +61,7 @@ class Tag:
 class Not:
     operand: Expr
 
-    def _evaluate(self, tags: AbstractSet[str]) -> bool:
+    def _evaluate(self, tags: Container[str]) -> bool:
         return not self.operand._evaluate(tags)
 
 
@@ -71,7 +71,7 @@ class And:
 
     operands: tuple[Expr, ...]
 
-    def _evaluate(self, tags: AbstractSet[str]) -> bool:
+    def _evaluate(self, tags: Container[str]) -> bool:
         # A loop, not all(): no generator per node on the per-device hot path.
         for operand in self.operands:  # noqa: SIM110
             if not operand._evaluate(tags):
@@ -85,7 +85,7 @@ class Or:
 
     operands: tuple[Expr, ...]
 
-    def _evaluate(self, tags: AbstractSet[str]) -> bool:
+    def _evaluate(self, tags: Container[str]) -> bool:
         for operand in self.operands:  # noqa: SIM110  (as And: no generator)
             if operand._evaluate(tags):
                 return True
@@ -145,8 +145,9 @@ def parse_optional(expr: str | None, *, max_tags: int = DEFAULT_MAX_TAGS) -> Exp
     return parse(expr, max_tags=max_tags)
 
 
-def evaluate(expr: Expr, tags: AbstractSet[str]) -> bool:
-    """Evaluate the expression directly against a device's tag set (a method per node: fast)."""
+def evaluate(expr: Expr, tags: Container[str]) -> bool:
+    """Evaluate the expression against a device's tags (a method per node: fast). Only ``in``
+    is asked of ``tags``, so it may answer each tag as asked instead of being built first."""
     return expr._evaluate(tags)
 
 

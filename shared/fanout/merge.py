@@ -9,18 +9,21 @@ starts after the frontier. When every stream is exhausted the shard is done.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from shared.store.index import Page
 
 UNIVERSE = ""  # the stream of all installations (not a tag)
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
+    """One installation a step may deliver to; its memberships fill in as the streams are
+    merged."""
+
     installation_id: str
     view: bytes
-    memberships: dict[str, tuple[str, ...]] = field(default_factory=dict)  # tag -> scopes
+    memberships: dict[str, tuple[str, ...]]  # tag -> scopes
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def merge(pages: Mapping[str, Page]) -> MergeStep:
             candidate = found.get(entry.installation_id)
             if candidate is None:
                 candidate = found[entry.installation_id] = Candidate(
-                    entry.installation_id, entry.view
+                    entry.installation_id, entry.view, {}
                 )
             if stream != UNIVERSE:
                 candidate.memberships[stream] = entry.scopes

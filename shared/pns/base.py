@@ -9,9 +9,10 @@ loop; it reports ``throttled`` or ``transient`` and the caller re-queues.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from types import MappingProxyType
+from typing import NamedTuple, Protocol
 
 
 class Platform(StrEnum):
@@ -48,19 +49,20 @@ class WebPushKeys:
     auth: str
 
 
-@dataclass(frozen=True, slots=True)
-class PushMessage:
+class PushMessage(NamedTuple):
     """One notification, already rendered, for one device handle.
 
     ``handle`` is the device token (APNs), registration token (FCM), registration id (ADM,
     Xiaomi), channel id (Baidu, or NH's ``{userId}-{channelId}``), channel URI (WNS) or
     endpoint URL (Web Push). ``headers`` are the NH pass-through headers
     (``apns-*``, ``X-WNS-*``) and the sender's per-message options (such as Web Push ``TTL``).
+
+    A tuple: a send builds one per device, at under half a frozen dataclass's cost.
     """
 
     handle: str
     payload: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = MappingProxyType({})
     web_push_keys: WebPushKeys | None = None
 
 

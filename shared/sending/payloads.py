@@ -100,6 +100,8 @@ def device_from_view(installation_id: str, view: Mapping[str, Any]) -> Device | 
 def channel_of(view: Mapping[str, Any]) -> tuple[str, WebPushKeys | None]:
     """A delivery view's handle, and its Web Push keys if it has them."""
     channel = view["channel"]
+    if isinstance(channel, str):  # every platform's but Web Push's
+        return channel, None
     if isinstance(channel, Mapping):
         keys = WebPushKeys(p256dh=channel["p256dh"], auth=channel["auth"])
         return str(channel["endpoint"]), keys
@@ -112,12 +114,13 @@ class NativeMessages:
 
     def __init__(self, request: SendRequest) -> None:
         self._request = request
+        self._platforms = request.platforms
         self._too_big: dict[Platform, str | None] = {}
 
     def for_view(self, platform: Platform, view: Mapping[str, Any]) -> RenderResult | None:
         """The message for the device ``view`` describes; None when the send's format does
         not reach its platform."""
-        if platform not in self._request.platforms:
+        if platform not in self._platforms:
             return None
         handle, keys = channel_of(view)
         return self.message(platform, handle, keys)

@@ -27,7 +27,7 @@ from shared.fanout.select import Target
 from shared.functions_http import serve
 from shared.http import HttpAnswer, HttpRequestData
 from shared.metrics import otel
-from shared.pns.base import PushMessage
+from shared.pns.base import Platform, PushMessage
 from support.processes import REPO
 from support.stack import app_env, create_hub
 
@@ -77,7 +77,7 @@ async def test_deliveries_are_counters_and_each_pns_call_a_span(
     await sims.control.mark_handle("apns", handles[0], "dead")
     targets = [Target(f"d{n}", {"platform": "apns", "channel": h}) for n, h in enumerate(handles)]
 
-    def render(target: Target) -> PushMessage:
+    def render(target: Target, platform: Platform) -> PushMessage:
         return PushMessage(str(target.view["channel"]), b'{"aps":{"alert":"hi"}}')
 
     delivery = await deliver(engine.senders, hub, "n1", targets, render, datetime.now(UTC))

@@ -44,7 +44,7 @@ def _target(n: int, platform: str = "apns") -> Target:
 
 
 def _render_all_but(bad: str) -> object:
-    def render(target: Target) -> PushMessage:
+    def render(target: Target, platform: Platform) -> PushMessage:
         if target.installation_id == bad:
             raise KeyError("a view the renderer did not expect")
         return PushMessage(str(target.view["channel"]), b"{}")

@@ -39,7 +39,7 @@ def _target(n: int, platform: str = "apns") -> Target:
     return Target(f"dev{n}", {"platform": platform, "channel": f"{n:064x}"})
 
 
-def _render(target: Target) -> PushMessage | Outcome:
+def _render(target: Target, platform: Platform) -> PushMessage | Outcome:
     if target.installation_id == "dev9":
         return Outcome(OutcomeKind.PAYLOAD_REJECTED, "", None, "no template")
     return PushMessage(str(target.view["channel"]), b"{}")
