@@ -5,7 +5,10 @@ A step (one page of a shard, one direct chunk, one retry batch) delivers its tar
 handles, then records in its row the counts so far and the key of the last target accounted
 for; the next slice is sent meanwhile. The same step run again (its queue message redelivered
 after a storage error or a crash, or its poison handler) skips every target up to that key. So
-a retry repeats at most the slice that was in flight, never the whole page.
+a run cut short repeats at most two slices (the one in flight and the one whose record was
+being written), never the whole page. The last-but-one slice's record is not written: it could
+only shorten that repeat to one slice while the last is in flight, and the step's final write
+follows soon after. A page of 1,000 targets records progress twice.
 
 Targets come as ``(key, target)`` pairs, keys increasing along the list: installation id and
 template for a walk (the walk yields them in that order), the position for direct chunks and
@@ -33,7 +36,7 @@ from shared.sending.request import SendRequest
 from shared.store.notifications import NotificationMeta, StepResult, StepRow
 
 log = logging.getLogger(__name__)
-SLICE = 250  # targets between progress records: ~3 more writes per 1,000-device page
+SLICE = 250  # targets between progress records: 2 more writes per 1,000-device page
 TTL_PASSED = "The notification's time to live passed before it could be sent"
 
 Keyed = tuple[str, Target]
@@ -157,10 +160,13 @@ class StepRun:
             else:
                 # Filed while the next slice is sent; progress is recorded only after the
                 # slice's retries are queued, so it never claims a slice they were lost from.
-                filing = asyncio.create_task(self._file_and_record(delivery, part[-1][0]))
+                progress = part[-1][0] if number < len(parts) - 2 else None
+                filing = asyncio.create_task(self._file_and_record(delivery, progress))
 
-    async def _file_and_record(self, delivery: Delivery, progress: str) -> None:
+    async def _file_and_record(self, delivery: Delivery, progress: str | None) -> None:
         await self._file(delivery)
+        if progress is None:  # the last-but-one slice (see above)
+            return
         await self.engine.notifications.record_progress(
             self.meta.hub,
             self.meta.notification_id,

@@ -166,6 +166,40 @@ async def test_a_step_run_again_resumes_after_its_progress_and_delivers_nothing_
     assert report.counts == {Platform.APNS: {NhOutcome.SUCCESS: DEVICES}}
 
 
+async def test_a_step_cut_short_in_its_last_slice_repeats_only_the_last_two(
+    seeded: tuple[Engine, Hub], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of four slices records progress after the first two only: the record after the
+    third could only spare that slice when the fourth is cut short."""
+    engine, hub = seeded
+    pool = FailingPool(healthy=3)
+    _use(monkeypatch, engine, pool)
+    meta = await _notification(engine, hub)
+    recorded: list[str] = []
+    record = engine.notifications.record_progress
+
+    async def noting_progress(*args: object) -> None:
+        recorded.append(str(args[-1]))
+        await record(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.notifications, "record_progress", noting_progress)
+    with pytest.raises(Outage):
+        await worker.handle_fanout(_first_page(meta), "message-1")
+    assert recorded == [f"dev{SLICE - 1:05d}\x1fmain", f"dev{2 * SLICE - 1:05d}\x1fmain"]
+
+    pool.healthy = None
+    (second_page,) = await worker.handle_fanout(_first_page(meta), "message-1")
+    await worker.handle_fanout(second_page.encode(), "message-2")
+    delivered = pool.sender.delivered
+    assert len(delivered) == DEVICES
+    twice = {handle for handle, times in delivered.items() if times == 2}
+    assert twice == {f"{n:064x}" for n in range(2 * SLICE, 3 * SLICE)}
+    assert max(delivered.values()) == 2
+    rows = await engine.notifications.read_all(hub.name, meta.notification_id)
+    report = build_report(rows, "loc", datetime.now(UTC))
+    assert report.counts == {Platform.APNS: {NhOutcome.SUCCESS: DEVICES}}
+
+
 async def test_a_step_that_fails_every_attempt_is_accounted_for_and_the_walk_goes_on(
     outaged: Outaged,
 ) -> None:
