@@ -10,22 +10,27 @@ notifications reads a row of it.
 - ``count~{kind}~{nn}``: how many marks of that kind, kept in a few counter rows picked by the
   installation's hash, so a burst of opens after a broadcast does not queue on one row.
 
-The mark is written before its count: a process that dies between the two leaves one event
-uncounted, never one counted twice.
+A mark and its count are written in one transaction (they share the partition), so an event
+is counted exactly when it is marked: a report that fails part-way leaves nothing, and the
+app's retry counts it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableTransactionError, UpdateMode
+from azure.data.tables.aio import TableClient
 
 from shared.errors import StorageUnavailableError
 from shared.store.keys import encode_key, shard_of
 from shared.store.tables import NOTIFICATIONS, Tables
 
 _COUNTERS = 8  # counter rows per kind
-_ATTEMPTS = 20  # increments tried before the counter is called busy
+_ATTEMPTS = 20  # transactions tried before the counter is called busy
 _COUNT = "count~"
 
 
@@ -42,38 +47,42 @@ class EventStore:
         table = await self._tables.get(NOTIFICATIONS)
         partition = _partition(hub, notification_id)
         mark = {"PartitionKey": partition, "RowKey": f"mark~{kind}~{encode_key(installation_id)}"}
-        try:
-            await table.create_entity(mark)
-        except ResourceExistsError:
-            return False
         counter = f"{_COUNT}{kind}~{shard_of(installation_id, _COUNTERS):02d}"
-        await self._increment(partition, counter)
+        for _ in range(_ATTEMPTS):
+            if await self._exists(table, mark):
+                return False
+            count = await self._count_operation(table, partition, counter)
+            try:
+                await table.submit_transaction([("create", mark), count])
+            except TableTransactionError:
+                continue  # marked or counted by another report meanwhile: look again
+            return True
+        raise StorageUnavailableError("The notification's event counter is busy; try again.")
+
+    @staticmethod
+    async def _exists(table: TableClient, row: Mapping[str, str]) -> bool:
+        try:
+            await table.get_entity(row["PartitionKey"], row["RowKey"], select=["RowKey"])
+        except ResourceNotFoundError:
+            return False
         return True
 
-    async def _increment(self, partition: str, row_key: str) -> None:
-        table = await self._tables.get(NOTIFICATIONS)
-        for _ in range(_ATTEMPTS):
-            try:
-                entity = await table.get_entity(partition, row_key)
-            except ResourceNotFoundError:
-                try:
-                    await table.create_entity(
-                        {"PartitionKey": partition, "RowKey": row_key, "Count": 1}
-                    )
-                except ResourceExistsError:
-                    continue  # another report created it first: increment theirs
-                return
-            try:
-                await table.update_entity(
-                    {"PartitionKey": partition, "RowKey": row_key, "Count": entity["Count"] + 1},
-                    mode=UpdateMode.REPLACE,
-                    etag=entity.metadata["etag"],
-                    match_condition=MatchConditions.IfNotModified,
-                )
-            except ResourceModifiedError:
-                continue  # another report counted meanwhile: count again from theirs
-            return
-        raise StorageUnavailableError("The notification's event counter is busy; try again.")
+    @staticmethod
+    async def _count_operation(
+        table: TableClient, partition: str, row_key: str
+    ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """The counter row's next value, written only if no other report counted first."""
+        try:
+            row = await table.get_entity(partition, row_key)
+        except ResourceNotFoundError:
+            return ("create", {"PartitionKey": partition, "RowKey": row_key, "Count": 1}, {})
+        entity = {"PartitionKey": partition, "RowKey": row_key, "Count": row["Count"] + 1}
+        condition: dict[str, Any] = {
+            "mode": UpdateMode.REPLACE,
+            "etag": row.metadata["etag"],
+            "match_condition": MatchConditions.IfNotModified,
+        }
+        return ("update", entity, condition)
 
     async def counts(self, hub: str, notification_id: str) -> dict[str, int]:
         """Events by kind, for the notification's telemetry (kinds never reported are absent)."""
