@@ -36,7 +36,7 @@ from shared.sending.request import SendRequest
 from shared.store.notifications import NotificationMeta, StepResult, StepRow
 
 log = logging.getLogger(__name__)
-SLICE = 250  # targets between progress records: 2 more writes per 1,000-device page
+SLICE = 250  # targets per slice: a 1,000-device page records its progress twice
 TTL_PASSED = "The notification's time to live passed before it could be sent"
 
 Keyed = tuple[str, Target]

@@ -34,8 +34,8 @@ from .conftest import (
 pytestmark = pytest.mark.slow
 
 REPORT_NAMES = {"apns": "Apns", "fcmv1": "FcmV1", "wns": "Wns", "adm": "Adm"}
-# A step records its progress after each slice, filed while the next is sent: a step rerun after
-# its host died repeats at most those two slices, not its page of 1,000.
+# A step records its progress after its slices, filed while the next is sent: a step rerun after
+# its host died repeats at most two slices, not its page of 1,000 (shared.fanout.steps).
 REPEATABLE = 2 * SLICE
 
 
