@@ -159,17 +159,21 @@ def _account(
     notification_id: str,
     now: datetime,
 ) -> None:
-    delivery.tally.add(delivery_key(platform.value, outcome.kind.value))
-    if outcome.retryable:
-        delivery.retry.append((target, outcome))
-        return
-    named = nh_outcome(outcome, platform)
     if outcome.kind is OutcomeKind.DELIVERED:
-        delivery.result.count(platform.value, named.value)
+        _count_delivered(delivery, platform)
     else:
-        _fail(delivery, target, named, outcome.reason, outcome.status)
+        delivery.tally.add(delivery_key(platform.value, outcome.kind.value))
+        if outcome.retryable:
+            delivery.retry.append((target, outcome))
+            return
+        _fail(delivery, target, nh_outcome(outcome, platform), outcome.reason, outcome.status)
     if outcome.dead_handle or outcome.new_handle is not None:
         delivery.dead.append(_dead(target, outcome, notification_id, now))
+
+
+def _count_delivered(delivery: Delivery, platform: Platform, number: int = 1) -> None:
+    delivery.tally.add(delivery_key(platform.value, OutcomeKind.DELIVERED.value), number)
+    delivery.result.count(platform.value, NhOutcome.SUCCESS.value, number)
 
 
 def _dead(target: Target, outcome: Outcome, notification_id: str, now: datetime) -> DeadHandle:
@@ -243,8 +247,7 @@ async def deliver(
             else:
                 _account(delivery, target, platform, outcome, notification_id, now)
         if delivered:
-            delivery.tally.add(delivery_key(platform.value, OutcomeKind.DELIVERED.value), delivered)
-            delivery.result.count(platform.value, NhOutcome.SUCCESS.value, delivered)
+            _count_delivered(delivery, platform, delivered)
 
     await asyncio.gather(*(send(platform, batch) for platform, batch in groups.items()))
     return delivery
