@@ -64,4 +64,3 @@ async def test_racing_reports_each_count_once(events: EventStore) -> None:
     recorded = await asyncio.gather(*reports)
     assert sum(recorded) == len(devices)
     assert await events.counts("hub", notification) == {"opened": len(devices)}
-
