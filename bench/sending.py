@@ -53,6 +53,7 @@ from pns_process import cpu_seconds, on_fresh_azurite, simulators  # noqa: E402
 from devstack.simulated import app_settings, hub_credentials  # noqa: E402
 from emulator.azurite import Azurite  # noqa: E402
 from emulator.pns.client import ControlClient  # noqa: E402
+from shared.engine import settle_gc  # noqa: E402
 from shared.hubs.model import Hub  # noqa: E402
 from shared.model.installation import parse_installation  # noqa: E402
 from shared.pns.base import OutcomeKind, Platform, PushMessage  # noqa: E402
@@ -462,6 +463,7 @@ async def _round(stack: Stack, hub: Hub, devices: int, state_dir: Path, send_fir
 
 
 async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> None:
+    settle_gc()  # the host's collector settings: the baseline's sender runs as the host's does
     state_dir = workdir / "pns"
     state_dir.mkdir()
     storage = azurite.connection_string

@@ -109,7 +109,7 @@ def get_engine() -> Engine:
         settings = get_settings()
         install_log_format(settings.log_format)
         engine = _engines[loop] = Engine.build(settings)
-        _settle_gc()
+        settle_gc()
     return engine
 
 
@@ -119,7 +119,7 @@ def current_engine() -> Engine | None:
 
 
 @functools.cache
-def _settle_gc() -> None:
+def settle_gc() -> None:
     """Once per process, when the first engine exists: everything imported by now lives as long
     as the process, so the collector stops scanning it (``gc.freeze``), and it runs after
     10,000 new objects instead of 700. A send allocates millions of short-lived objects; with
