@@ -54,7 +54,9 @@ class EventStore:
             count = await self._count_operation(table, partition, counter)
             try:
                 await table.submit_transaction([("create", mark), count])
-            except TableTransactionError:
+            except TableTransactionError as exc:
+                if exc.status_code not in (409, 412):
+                    raise
                 continue  # marked or counted by another report meanwhile: look again
             return True
         raise StorageUnavailableError("The notification's event counter is busy; try again.")
