@@ -160,13 +160,16 @@ class StepRun:
             else:
                 # Filed while the next slice is sent; progress is recorded only after the
                 # slice's retries are queued, so it never claims a slice they were lost from.
-                progress = part[-1][0] if number < len(parts) - 2 else None
-                filing = asyncio.create_task(self._file_and_record(delivery, progress))
+                # The last-but-one slice's record is not written (see above).
+                last_but_one = number == len(parts) - 2
+                filing = asyncio.create_task(
+                    self._file(delivery)
+                    if last_but_one
+                    else self._file_and_record(delivery, part[-1][0])
+                )
 
-    async def _file_and_record(self, delivery: Delivery, progress: str | None) -> None:
+    async def _file_and_record(self, delivery: Delivery, progress: str) -> None:
         await self._file(delivery)
-        if progress is None:  # the last-but-one slice (see above)
-            return
         await self.engine.notifications.record_progress(
             self.meta.hub,
             self.meta.notification_id,
