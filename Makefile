@@ -67,6 +67,7 @@ bench: install
 	$(PY) bench/registry.py
 	$(PY) bench/pns_senders.py
 	$(PY) bench/sending.py
+	$(PY) bench/send_floor.py
 	$(PY) bench/small_sends.py
 	$(PY) bench/template_latency.py
 	$(PY) bench/jobs.py

@@ -173,7 +173,7 @@ def _peak_rss_mib(pid: int) -> float:
 
 
 # --- seeding and sending --------------------------------------------------------------------
-def _token(n: int) -> str:
+def device_token(n: int) -> str:
     return f"{n:064x}"
 
 
@@ -187,7 +187,7 @@ async def _seeded_hub(
             {
                 "installationId": f"d{n:07d}",
                 "platform": "apns",
-                "pushChannel": _token(n),
+                "pushChannel": device_token(n),
                 "tags": [TAG],
             },
             max_tags=hub.max_expression_tags,
@@ -256,7 +256,7 @@ async def _tag_send(
     return started, await last_delivery(control, devices)
 
 
-async def _baseline(
+async def sender_alone(
     endpoints: Mapping[str, str], state_dir: Path, devices: int
 ) -> tuple[float, float]:
     """Deliveries/s of the APNs sender alone, from this process, over the same handles; and
@@ -269,8 +269,8 @@ async def _baseline(
     )
     credentials = hub_credentials(endpoints, state_dir)[Platform.APNS]
     sender = build_sender(Platform.APNS, credentials, options)
-    messages = [PushMessage(_token(n), PAYLOAD) for n in range(devices)]
-    cpu = _process_cpu()
+    messages = [PushMessage(device_token(n), PAYLOAD) for n in range(devices)]
+    cpu = process_cpu()
     try:
         await sender.send(messages[:BATCH])  # connect and sign before the clock starts
         batches = iter(range(0, devices, BATCH))
@@ -286,10 +286,10 @@ async def _baseline(
         rate = devices / (time.perf_counter() - started)
     finally:
         await sender.aclose()
-    return rate, _process_cpu() - cpu
+    return rate, process_cpu() - cpu
 
 
-def _process_cpu() -> float:
+def process_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -447,7 +447,7 @@ async def _round(stack: Stack, hub: Hub, devices: int, state_dir: Path, send_fir
 
     async def baseline() -> tuple[float, float]:
         await stack.control.reset_records()
-        return await _baseline(stack.endpoints, state_dir, devices)
+        return await sender_alone(stack.endpoints, state_dir, devices)
 
     if send_first:
         send = await _send_in_fresh_host(stack, hub, devices)
