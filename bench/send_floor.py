@@ -55,6 +55,7 @@ from shared.store.tables import Tables  # noqa: E402
 SHARDS = 16
 PAGES_AT_ONCE = 4  # the host's default HERALD_PAGES_IN_FLIGHT
 RECEIVE = 16  # messages per queue receive, as the host's listener takes them
+NEW_BATCH_THRESHOLD = 8  # as the host's trigger: receive again once at most 8 steps run
 IDLE_WAIT = 0.2  # seconds an empty receive waits for a step to put the next message
 
 
@@ -90,33 +91,47 @@ class Walk:
         await asyncio.gather(*(shard_chain(shard) for shard in range(SHARDS)))
         return self.delivered
 
-    async def steps(self, queue: Queue, step_rows: TableRows, devices: int) -> int:
+    async def steps(self, queue: Queue, step_rows: TableRows) -> int:
         put = asyncio.Event()
         running: set[asyncio.Task[None]] = set()
+        failed: list[BaseException] = []
+        chains_left = SHARDS
 
         async def step(message: ReceivedMessage) -> None:
+            nonlocal chains_left
             body = json.loads(message.content)
             key = f"{body['shard']:04d}~{body['step']:06d}"
             await step_rows.upsert({"PartitionKey": "send", "RowKey": key, "Owner": message.id})
             after = await self.page(body["shard"], body["after"])
             await step_rows.upsert({"PartitionKey": "send", "RowKey": key, "Done": True})
-            if after is not None:
+            if after is None:
+                chains_left -= 1
+            else:
                 await queue.send(json.dumps({**body, "step": body["step"] + 1, "after": after}))
             await queue.delete(message)
             put.set()
 
+        def settled(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(task.exception())  # type: ignore[arg-type]
+                put.set()
+
         for shard in range(SHARDS):
             await queue.send(json.dumps({"shard": shard, "step": 0, "after": None}))
-        while self.delivered < devices or running:
-            received = await queue.receive(RECEIVE, 300) if len(running) < 24 else []
+        while (chains_left or running) and not failed:
+            taking = len(running) <= NEW_BATCH_THRESHOLD
+            received = await queue.receive(RECEIVE, 300) if taking else []
             for message in received:
                 task = asyncio.create_task(step(message))
                 running.add(task)
-                task.add_done_callback(running.discard)
+                task.add_done_callback(settled)
             if not received:
                 put.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(put.wait(), IDLE_WAIT)
+        if failed:
+            raise failed[0]
         return self.delivered
 
 
@@ -188,7 +203,7 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
                         return await _timed(walk.pages(), devices)
                     queue = account.queue(f"floorsteps{number}")
                     await queue.create()
-                    return await _timed(walk.steps(queue, step_rows, devices), devices)
+                    return await _timed(walk.steps(queue, step_rows), devices)
                 finally:
                     await sender.aclose()
 
