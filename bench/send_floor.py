@@ -30,7 +30,6 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Awaitable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,16 +37,13 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from azure.data.tables.aio import TableServiceClient  # noqa: E402
 from pns_process import on_fresh_azurite, simulators  # noqa: E402
-from sending import PAYLOAD, device_token, process_cpu, sender_alone  # noqa: E402
+from sending import PAYLOAD, apns_sender, device_token, process_cpu, sender_alone  # noqa: E402
 
-from devstack.simulated import app_settings, hub_credentials  # noqa: E402
 from emulator.azurite import Azurite  # noqa: E402
 from emulator.queue_rest import Queue, QueueAccount, ReceivedMessage  # noqa: E402
 from shared.engine import settle_gc  # noqa: E402
 from shared.fanout.steps import SLICE  # noqa: E402
-from shared.pns.base import OutcomeKind, Platform, PushMessage, Sender  # noqa: E402
-from shared.pns.options import PnsOptions  # noqa: E402
-from shared.pns.registry import build_sender  # noqa: E402
+from shared.pns.base import OutcomeKind, PushMessage, Sender  # noqa: E402
 from shared.store.index import PAGE_SIZE  # noqa: E402
 from shared.store.rows import TableRows, with_parameters  # noqa: E402
 from shared.store.tables import Tables  # noqa: E402
@@ -161,15 +157,6 @@ async def _seed(service: TableServiceClient, devices: int) -> None:
         )
 
 
-async def _timed(run: Awaitable[int], devices: int) -> float:
-    """CPU ms per 1,000 deliveries of one walk (``run`` answers how many it delivered)."""
-    cpu = process_cpu()
-    delivered = await run
-    if delivered != devices:
-        raise SystemExit(f"a walk delivered {delivered:,} of {devices:,}")
-    return (process_cpu() - cpu) / devices * 1e6
-
-
 async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> None:
     settle_gc()
     state_dir = workdir / "pns"
@@ -187,25 +174,25 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
     figures: dict[str, list[float]] = {"sender": [], "pages": [], "steps": []}
     try:
         with simulators(state_dir) as sims:
-            settings = app_settings(sims.endpoints)
-            options = PnsOptions(
-                ca_file=settings["HERALD_PNS_CA_FILE"],
-                allowed_test_hosts=tuple(settings["HERALD_PNS_ALLOWED_TEST_HOSTS"].split(",")),
-            )
-            credentials = hub_credentials(sims.endpoints, state_dir)[Platform.APNS]
 
             async def walk(name: str, number: int) -> float:
-                sender = build_sender(Platform.APNS, credentials, options)
+                """CPU ms per 1,000 deliveries, from connecting to closing as the sender's."""
+                queue = account.queue(f"floorsteps{number}")
+                await queue.create()
+                cpu = process_cpu()
+                sender = apns_sender(sims.endpoints, state_dir)
                 try:
-                    await sender.send([PushMessage(device_token(0), PAYLOAD)])  # connect first
-                    walk = Walk(index, sender)
+                    await sender.send([PushMessage(device_token(0), PAYLOAD)])  # connect
+                    walker = Walk(index, sender)
                     if name == "pages":
-                        return await _timed(walk.pages(), devices)
-                    queue = account.queue(f"floorsteps{number}")
-                    await queue.create()
-                    return await _timed(walk.steps(queue, step_rows), devices)
+                        delivered = await walker.pages()
+                    else:
+                        delivered = await walker.steps(queue, step_rows)
                 finally:
                     await sender.aclose()
+                if delivered != devices:
+                    raise SystemExit(f"the {name} walk delivered {delivered:,} of {devices:,}")
+                return (process_cpu() - cpu) / devices * 1e6
 
             for number in range(args.rounds):
                 order = ["sender", "pages", "steps"]

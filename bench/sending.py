@@ -56,7 +56,7 @@ from emulator.pns.client import ControlClient  # noqa: E402
 from shared.engine import settle_gc  # noqa: E402
 from shared.hubs.model import Hub  # noqa: E402
 from shared.model.installation import parse_installation  # noqa: E402
-from shared.pns.base import OutcomeKind, Platform, PushMessage  # noqa: E402
+from shared.pns.base import OutcomeKind, Platform, PushMessage, Sender  # noqa: E402
 from shared.pns.options import PnsOptions  # noqa: E402
 from shared.pns.registry import build_sender  # noqa: E402
 from shared.store.seeding import seed_installations  # noqa: E402
@@ -256,19 +256,24 @@ async def _tag_send(
     return started, await last_delivery(control, devices)
 
 
-async def sender_alone(
-    endpoints: Mapping[str, str], state_dir: Path, devices: int
-) -> tuple[float, float]:
-    """Deliveries/s of the APNs sender alone, from this process, over the same handles; and
-    the CPU seconds it used from connecting to closing (building the messages, which stand
-    for what the host reads from its index, left out)."""
+def apns_sender(endpoints: Mapping[str, str], state_dir: Path) -> Sender:
+    """Herald's APNs sender, as a host builds it for a hub of the simulators' credentials."""
     settings = app_settings(endpoints)
     options = PnsOptions(
         ca_file=settings["HERALD_PNS_CA_FILE"],
         allowed_test_hosts=tuple(settings["HERALD_PNS_ALLOWED_TEST_HOSTS"].split(",")),
     )
     credentials = hub_credentials(endpoints, state_dir)[Platform.APNS]
-    sender = build_sender(Platform.APNS, credentials, options)
+    return build_sender(Platform.APNS, credentials, options)
+
+
+async def sender_alone(
+    endpoints: Mapping[str, str], state_dir: Path, devices: int
+) -> tuple[float, float]:
+    """Deliveries/s of the APNs sender alone, from this process, over the same handles; and
+    the CPU seconds it used from connecting to closing (building the messages, which stand
+    for what the host reads from its index, left out)."""
+    sender = apns_sender(endpoints, state_dir)
     messages = [PushMessage(device_token(n), PAYLOAD) for n in range(devices)]
     cpu = process_cpu()
     try:
