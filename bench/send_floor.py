@@ -18,7 +18,7 @@ the sender before it does anything of Herald's own:
 
 Azurite and the PNS simulators run as their own processes, stopped by PID; the three walks run
 in turns in this process, under the host's garbage-collector settings, the order turning each
-round. CPU is this process's own (``getrusage``), from the first request to the last answer.
+round. CPU is this process's own (``getrusage``), from connecting the sender to closing it.
 """
 
 from __future__ import annotations
@@ -176,11 +176,11 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
         with simulators(state_dir) as sims:
 
             async def walk(name: str, number: int) -> float:
-                """CPU ms per 1,000 deliveries, from connecting to closing as the sender's."""
+                """CPU ms per 1,000 deliveries, from connecting to closing, as the sender's."""
                 queue = account.queue(f"floorsteps{number}")
                 await queue.create()
-                cpu = process_cpu()
                 sender = apns_sender(sims.endpoints, state_dir)
+                cpu = process_cpu()
                 try:
                     await sender.send([PushMessage(device_token(0), PAYLOAD)])  # connect
                     walker = Walk(index, sender)
