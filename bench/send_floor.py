@@ -199,7 +199,7 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
                 for name in order[number % 3 :] + order[: number % 3]:
                     if name == "sender":
                         _, cpu = await sender_alone(sims.endpoints, state_dir, devices)
-                        figure = cpu / devices * 1e6
+                        figure = cpu * 1e6
                     else:
                         figure = await walk(name, number)
                     figures[name].append(figure)

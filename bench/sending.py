@@ -271,8 +271,9 @@ async def sender_alone(
     endpoints: Mapping[str, str], state_dir: Path, devices: int
 ) -> tuple[float, float]:
     """Deliveries/s of the APNs sender alone, from this process, over the same handles; and
-    the CPU seconds it used from connecting to closing (building the messages, which stand
-    for what the host reads from its index, left out)."""
+    the CPU seconds per delivery it used from connecting to closing, over every message it
+    sent, the first batch that connects included (building the messages, which stand for what
+    the host reads from its index, left out)."""
     sender = apns_sender(endpoints, state_dir)
     messages = [PushMessage(device_token(n), PAYLOAD) for n in range(devices)]
     cpu = process_cpu()
@@ -291,7 +292,7 @@ async def sender_alone(
         rate = devices / (time.perf_counter() - started)
     finally:
         await sender.aclose()
-    return rate, process_cpu() - cpu
+    return rate, (process_cpu() - cpu) / (devices + BATCH)
 
 
 def process_cpu() -> float:
@@ -440,7 +441,7 @@ def _report_metrics(args: argparse.Namespace, figures: dict[str, list[SendFigure
 class Round:
     send: SendFigures
     baseline: float  # deliveries/s
-    baseline_cpu: float  # seconds this process used for the baseline, connecting to closing
+    baseline_cpu: float  # CPU seconds per delivery this process used for the baseline
 
     @property
     def ratio(self) -> float:
@@ -528,7 +529,7 @@ def _report(
     print(f"\nOne tag send to {args.devices:,} APNs devices, the median of {len(rounds)} rounds:")
     print(
         f"  APNs sender alone (baseline)   {middle.baseline:8.0f} deliveries/s, "
-        f"{middle.baseline_cpu * 1000 * per_thousand:4.0f} ms CPU per 1,000 (this process)"
+        f"{middle.baseline_cpu * 1e6:4.0f} ms CPU per 1,000 (this process)"
     )
     send = middle.send
     print(
