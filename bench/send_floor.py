@@ -44,8 +44,8 @@ from emulator.queue_rest import Queue, QueueAccount, ReceivedMessage  # noqa: E4
 from shared.engine import settle_gc  # noqa: E402
 from shared.fanout.steps import SLICE  # noqa: E402
 from shared.pns.base import OutcomeKind, PushMessage, Sender  # noqa: E402
-from shared.store.index import PAGE_SIZE  # noqa: E402
-from shared.store.rows import TableRows, with_parameters  # noqa: E402
+from shared.store.index import PAGE_SIZE, key_page  # noqa: E402
+from shared.store.rows import TableRows  # noqa: E402
 from shared.store.tables import Tables  # noqa: E402
 
 SHARDS = 16
@@ -66,17 +66,14 @@ class Walk:
     async def page(self, shard: int, after: str | None) -> str | None:
         """Send one page after ``after``; the key to go on after, None when the shard is done."""
         async with self.slots:
-            query, arguments = "PartitionKey eq @pk", {"pk": f"s{shard:02d}"}
-            if after is not None:
-                query, arguments["after"] = f"{query} and RowKey gt @after", after
-            rows, resume = await self.rows.page(
-                with_parameters(query, arguments), top=PAGE_SIZE, select=["RowKey", "H"]
+            rows, exhausted = await key_page(
+                self.rows, f"s{shard:02d}", after, PAGE_SIZE, ["RowKey", "H"]
             )
             messages = [PushMessage(row["H"], PAYLOAD) for row in rows]
             for start in range(0, len(messages), SLICE):
                 outcomes = await self.sender.send(messages[start : start + SLICE])
                 self.delivered += sum(o.kind is OutcomeKind.DELIVERED for o in outcomes)
-        return None if resume is None else str(rows[-1]["RowKey"])
+        return None if exhausted else str(rows[-1]["RowKey"])
 
     async def pages(self) -> int:
         async def shard_chain(shard: int) -> None:
@@ -178,7 +175,8 @@ async def _bench(args: argparse.Namespace, azurite: Azurite, workdir: Path) -> N
             async def walk(name: str, number: int) -> float:
                 """CPU ms per 1,000 deliveries, from connecting to closing, as the sender's."""
                 queue = account.queue(f"floorsteps{number}")
-                await queue.create()
+                if name == "steps":
+                    await queue.create()
                 sender = apns_sender(sims.endpoints, state_dir)
                 cpu = process_cpu()
                 try:
