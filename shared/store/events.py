@@ -23,10 +23,10 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableTransactionError, UpdateMode
-from azure.data.tables.aio import TableClient
 
 from shared.errors import StorageUnavailableError
 from shared.store.keys import encode_key, shard_of
+from shared.store.rows import TableRows
 from shared.store.tables import NOTIFICATIONS, Tables
 
 _COUNTERS = 8  # counter rows per kind
@@ -45,13 +45,14 @@ class EventStore:
     async def record(self, hub: str, notification_id: str, installation_id: str, kind: str) -> bool:
         """Record the event; False when it was already recorded (nothing changes)."""
         table = await self._tables.get(NOTIFICATIONS)
+        rows = await self._tables.rows(NOTIFICATIONS)  # reads: the lean REST path
         partition = _partition(hub, notification_id)
         mark = {"PartitionKey": partition, "RowKey": f"mark~{kind}~{encode_key(installation_id)}"}
         counter = f"{_COUNT}{kind}~{shard_of(installation_id, _COUNTERS):02d}"
         for _ in range(_ATTEMPTS):
-            if await self._exists(table, mark):
+            if await self._exists(rows, mark):
                 return False
-            count = await self._count_operation(table, partition, counter)
+            count = await self._count_operation(rows, partition, counter)
             try:
                 await table.submit_transaction([("create", mark), count])
             except TableTransactionError as exc:
@@ -62,26 +63,26 @@ class EventStore:
         raise StorageUnavailableError("The notification's event counter is busy; try again.")
 
     @staticmethod
-    async def _exists(table: TableClient, row: Mapping[str, str]) -> bool:
+    async def _exists(rows: TableRows, row: Mapping[str, str]) -> bool:
         try:
-            await table.get_entity(row["PartitionKey"], row["RowKey"], select=["RowKey"])
+            await rows.get(row["PartitionKey"], row["RowKey"], select=["RowKey"])
         except ResourceNotFoundError:
             return False
         return True
 
     @staticmethod
     async def _count_operation(
-        table: TableClient, partition: str, row_key: str
+        rows: TableRows, partition: str, row_key: str
     ) -> tuple[str, dict[str, Any], dict[str, Any]]:
         """The counter row's next value, written only if no other report counted first."""
         try:
-            row = await table.get_entity(partition, row_key)
+            row = await rows.get(partition, row_key)
         except ResourceNotFoundError:
             return ("create", {"PartitionKey": partition, "RowKey": row_key, "Count": 1}, {})
         entity = {"PartitionKey": partition, "RowKey": row_key, "Count": row["Count"] + 1}
         condition: dict[str, Any] = {
             "mode": UpdateMode.REPLACE,
-            "etag": row.metadata["etag"],
+            "etag": row.etag,
             "match_condition": MatchConditions.IfNotModified,
         }
         return ("update", entity, condition)
